@@ -1,0 +1,41 @@
+import { ARCHS, type Arch } from './schema.js';
+import { ConfigError } from './load.js';
+
+/** Deployer's own settings; Probot reads its own (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GHE_HOST, …). */
+export interface DeployerEnv {
+  redisUrl: string;
+  /** A built-in flavour name, used when no config file is given. */
+  flavourName: string;
+  configFile?: string;
+  pools: Arch[];
+  /** Prefix of every Redis key and queue, so several deployers can share one Redis. */
+  prefix: string;
+  workDir: string;
+  dockerHost?: string;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
+  return {
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    flavourName: env.DEPLOYER_FLAVOUR ?? 'tarides',
+    configFile: env.DEPLOYER_CONFIG || undefined,
+    pools: parsePools(env.DEPLOYER_POOLS ?? 'linux-x86_64', 'DEPLOYER_POOLS'),
+    prefix: env.DEPLOYER_REDIS_PREFIX ?? 'deployer',
+    workDir: env.DEPLOYER_WORK_DIR ?? '/tmp/deployer',
+    dockerHost: env.DOCKER_HOST || undefined,
+  };
+}
+
+export function parsePools(text: string, source: string): Arch[] {
+  const pools = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const pool of pools) {
+    if (!(ARCHS as readonly string[]).includes(pool)) {
+      throw new ConfigError(`${source}: expected one of ${ARCHS.join(', ')}, got "${pool}"`);
+    }
+  }
+  if (pools.length === 0) throw new ConfigError(`${source}: expected at least one pool`);
+  return pools as Arch[];
+}

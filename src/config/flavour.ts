@@ -1,0 +1,17 @@
+import { builtInFlavours } from '../deployers/index.js';
+import type { DeployerEnv } from './env.js';
+import { ConfigError, loadFlavourFile, parseFlavour } from './load.js';
+import type { Flavour } from './schema.js';
+
+/** The flavour this process serves: the file given by DEPLOYER_CONFIG, else a built-in one. */
+export function resolveFlavour(env: Pick<DeployerEnv, 'configFile' | 'flavourName'>): Flavour {
+  if (env.configFile) return loadFlavourFile(env.configFile);
+  const input = (builtInFlavours as Record<string, unknown>)[env.flavourName];
+  if (input === undefined) {
+    const names = Object.keys(builtInFlavours).join(', ');
+    throw new ConfigError(
+      `DEPLOYER_FLAVOUR: expected one of ${names}, got "${env.flavourName}" (or set DEPLOYER_CONFIG to a file)`,
+    );
+  }
+  return parseFlavour(input, `built-in flavour ${env.flavourName}`);
+}

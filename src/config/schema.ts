@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/** Build pools, as OCluster names them; one BullMQ queue each. */
+export const ARCHS = [
+  'linux-x86_64',
+  'linux-arm64',
+  'linux-ppc64',
+  'linux-s390x',
+  'linux-riscv64',
+] as const;
+
+// Names that end up in shell commands, paths or image tags are restricted up front.
+const serviceName = z
+  .string()
+  .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, 'a Docker service name ([A-Za-z0-9][-A-Za-z0-9_.]*)');
+const unikernelName = z
+  .string()
+  .regex(/^[A-Za-z][-0-9A-Za-z_]{0,62}$/, 'a unikernel name (^[A-Za-z][-0-9A-Za-z_]*$)');
+const contextName = z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,127}$/, 'a docker context name');
+const githubName = z
+  .string()
+  .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,99}$/, 'a GitHub owner or repository name');
+const branchName = z
+  .string()
+  .regex(/^(?!.*\.\.)(?!\/)(?!.*\/$)[-A-Za-z0-9_./]{1,200}$/, 'a git branch name')
+  .refine((b) => !b.endsWith('.lock'), 'a git branch name');
+const repoPath = z
+  .string()
+  .regex(
+    /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[-A-Za-z0-9_./]{1,255}$/,
+    'a relative path inside the repository',
+  );
+// registry[:port]/path[:tag] — lowercase path components, as the distribution spec requires.
+const imageRef = z
+  .string()
+  .regex(
+    /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/,
+    'an image reference like registry:5000/org/name:tag',
+  );
+const buildArg = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=[^\n]*$/, 'a build argument KEY=VALUE');
+const ulimit = z
+  .string()
+  .regex(
+    /^[a-z]+=-?[0-9]+(?::-?[0-9]+)?$/,
+    'a ulimit NAME=SOFT[:HARD], e.g. stack=1000000000:1000000000',
+  );
+
+export const archSchema = z.enum(ARCHS);
+
+export const dockerOptionsSchema = z.strictObject({
+  buildArgs: z.array(buildArg).default([]),
+  includeGit: z.boolean().default(false),
+  target: z
+    .string()
+    .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'a build stage name')
+    .nullable()
+    .default(null),
+  ulimits: z.array(ulimit).default([]),
+});
+
+export const serviceSchema = z
+  .strictObject({
+    name: serviceName,
+    context: contextName.default('default'),
+    uri: z.string().max(500).optional(),
+    kind: z.enum(['swarm', 'stack', 'compose']).default('swarm'),
+    compose: repoPath.optional(),
+  })
+  .refine((s) => s.kind === 'swarm' || s.compose !== undefined, {
+    message: 'the compose file in the repository (required when kind is stack or compose)',
+    path: ['compose'],
+  });
+
+export const deploymentSchema = z.strictObject({
+  branch: branchName,
+  target: imageRef,
+  services: z.array(serviceSchema).default([]),
+});
+
+export const dockerBuildSchema = z.strictObject({
+  kind: z.literal('docker'),
+  dockerfile: repoPath,
+  archs: z.array(archSchema).min(1).default(['linux-x86_64']),
+  options: dockerOptionsSchema.default({
+    buildArgs: [],
+    includeGit: false,
+    target: null,
+    ulimits: [],
+  }),
+  deployments: z.array(deploymentSchema).default([]),
+});
+
+export const unikernelDeploymentSchema = z.strictObject({
+  branch: branchName,
+  service: unikernelName,
+  host: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]{1,5})?$/, 'an ssh destination'),
+});
+
+export const unikernelBuildSchema = z.strictObject({
+  kind: z.literal('unikernel'),
+  dockerfile: repoPath,
+  target: z.string().regex(/^[a-z0-9]+$/, 'a MirageOS target such as hvt or xen'),
+  args: z.array(buildArg).default([]),
+  deployments: z.array(unikernelDeploymentSchema).default([]),
+});
+
+// `kind` may be left out and means docker; filling it in first lets the union
+// report errors of the one branch that applies.
+export const buildSchema = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'docker' } : v),
+  z.discriminatedUnion('kind', [dockerBuildSchema, unikernelBuildSchema]),
+);
+
+export const repoSchema = z.strictObject({
+  owner: githubName,
+  name: githubName,
+  builds: z.array(buildSchema).min(1),
+});
+
+export const flavourSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][-a-z0-9]{0,39}$/, 'a flavour name (lowercase letters, digits, -)'),
+  baseUrl: z.url(),
+  selfBranch: branchName.optional(),
+  admins: z
+    .array(z.string().regex(/^github:[A-Za-z0-9][-A-Za-z0-9]{0,38}$/, 'github:<login>'))
+    .default([]),
+  stagingRepo: imageRef.default('127.0.0.1:5000/staging'),
+  repos: z.array(repoSchema),
+});
+
+export type Arch = z.infer<typeof archSchema>;
+export type DockerOptions = z.infer<typeof dockerOptionsSchema>;
+export type Service = z.infer<typeof serviceSchema>;
+export type Deployment = z.infer<typeof deploymentSchema>;
+export type DockerBuild = z.infer<typeof dockerBuildSchema>;
+export type UnikernelDeployment = z.infer<typeof unikernelDeploymentSchema>;
+export type UnikernelBuild = z.infer<typeof unikernelBuildSchema>;
+export type Build = z.infer<typeof buildSchema>;
+export type BuildInput = z.input<typeof dockerBuildSchema> | z.input<typeof unikernelBuildSchema>;
+export type Repo = z.infer<typeof repoSchema>;
+export type Flavour = z.infer<typeof flavourSchema>;
+/** What a flavour file or builder provides before defaults are filled in. */
+export type FlavourInput = Omit<z.input<typeof flavourSchema>, 'repos'> & {
+  repos: (Omit<z.input<typeof repoSchema>, 'builds'> & { builds: BuildInput[] })[];
+};

@@ -1,0 +1,10 @@
+import type { Context } from 'probot';
+import { CHECK_NAME } from '../plan/check-run-output.js';
+import { parseRerequest } from '../plan/commit-event.js';
+import { accept, type HandlerDeps } from './accept.js';
+
+/** "Re-run" in GitHub, for one check run or the whole suite. */
+export const onRerequest =
+  (deps: HandlerDeps) =>
+  async (context: Context<'check_run.rerequested' | 'check_suite.rerequested'>) =>
+    accept(deps, context.log, parseRerequest(context.payload, CHECK_NAME), { rebuild: true });

@@ -1,0 +1,139 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoKey, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
+import { packContext } from '../exec/build-context.js';
+import { buildImage, POOL_PLATFORMS, type Docker } from '../exec/docker.js';
+import { CancelledError } from '../exec/errors.js';
+import { fetchCommit } from '../exec/git.js';
+import type { BuildJobData } from '../plan/build-jobs.js';
+import type { BuildRecord } from '../plan/check-run-output.js';
+import { recordField, type CommitStore } from '../store/commit-store.js';
+import { describeFailure, isRetryable } from './errors.js';
+import { JobLog } from './job-log.js';
+import type { Queues } from './queues.js';
+
+export interface BuildDeps {
+  index: RepoIndex;
+  store: CommitStore;
+  queues: Queues;
+  docker: Docker;
+  workDir: string;
+  /** A token that can read the repository; undefined for public repos in local mode. */
+  repoToken: (installationId: number) => Promise<string | undefined>;
+}
+
+export const imageTag = (spec: BuildSpec, data: BuildJobData): string =>
+  `deployer-build/${spec.key}:${data.sha.slice(0, 12)}-${data.pool}`;
+
+function buildInputs(spec: BuildSpec) {
+  const b = spec.build;
+  const args = b.kind === 'docker' ? b.options.buildArgs : [`TARGET=${b.target}`, ...b.args];
+  const buildArgs = Object.fromEntries(
+    args.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+  );
+  const ulimits = (b.kind === 'docker' ? b.options.ulimits : []).map((u) => {
+    const [name, limits] = u.split('=');
+    const [soft, hard = soft] = limits.split(':');
+    return { Name: name, Soft: Number(soft), Hard: Number(hard) };
+  });
+  return {
+    dockerfile: b.dockerfile,
+    buildArgs,
+    ulimits,
+    target: b.kind === 'docker' ? b.options.target : null,
+    includeGit: b.kind === 'docker' && b.options.includeGit,
+  };
+}
+
+/** The build job: fetch the commit, build it on the local engine, record the outcome. */
+export async function processBuild(
+  deps: BuildDeps,
+  job: Job<BuildJobData>,
+  signal?: AbortSignal,
+): Promise<{ imageId: string }> {
+  const data = job.data;
+  const entry = deps.index.get(repoKey(...(data.repo.split('/') as [string, string])));
+  const spec = entry?.specs.find((s) => s.key === data.specKey);
+  if (!entry || !spec)
+    throw new UnrecoverableError(`${data.repo} no longer has build ${data.specKey}`);
+
+  const field = recordField(spec.key, data.pool);
+  const before = await deps.store.record(data.repo, data.sha, field);
+  if (before?.status === 'cancelled')
+    throw new UnrecoverableError(`cancelled: ${before.error ?? ''}`);
+  const record: BuildRecord = {
+    specKey: spec.key,
+    label: spec.label,
+    pool: data.pool,
+    jobId: job.id!,
+    queuedAt: before?.queuedAt ?? job.timestamp,
+    status: 'running',
+    startedAt: Date.now(),
+  };
+  await deps.store.putRecord(data.repo, data.sha, record);
+  await deps.queues.requestCheckSync(data.repo, data.sha);
+
+  const log = new JobLog(job);
+  const dir = join(deps.workDir, `${job.id}-${job.attemptsMade}`);
+  const inputs = buildInputs(spec);
+  const finish = async (patch: Partial<BuildRecord>) => {
+    await log.flush();
+    await deps.store.putRecord(data.repo, data.sha, {
+      ...record,
+      ...patch,
+      finishedAt: Date.now(),
+      logTail: log.lastLines(),
+    });
+    await deps.queues.requestCheckSync(data.repo, data.sha);
+  };
+
+  try {
+    log.line(`Fetching ${data.repo} at ${data.sha} (${data.ref})`);
+    await fetchCommit({
+      cloneUrl: data.cloneUrl,
+      sha: data.sha,
+      ref: data.ref,
+      dir,
+      token: await deps.repoToken(data.installationId),
+      signal,
+    });
+    log.line(`Building ${inputs.dockerfile} for ${POOL_PLATFORMS[data.pool]}`);
+    const result = await buildImage(deps.docker, {
+      context: packContext(dir, { includeGit: inputs.includeGit }),
+      dockerfile: inputs.dockerfile,
+      buildArgs: inputs.buildArgs,
+      target: inputs.target,
+      platform: POOL_PLATFORMS[data.pool],
+      ulimits: inputs.ulimits,
+      tag: imageTag(spec, data),
+      signal,
+      onLine: (line) => log.line(line),
+    });
+    log.line(`Built ${result.imageId}`);
+    await finish({ status: 'success' });
+    return result;
+  } catch (err) {
+    const reason = describeFailure(err, signal);
+    log.line(reason);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (err instanceof CancelledError || signal?.aborted) {
+      await finish({ status: 'cancelled', error: reason });
+      throw new UnrecoverableError(reason);
+    }
+    if (isRetryable(err) && !lastAttempt) {
+      // Back in the queue: the record says so, and the retry starts a fresh log section.
+      await log.flush();
+      await deps.store.putRecord(data.repo, data.sha, {
+        ...record,
+        status: 'queued',
+        error: reason,
+      });
+      throw err;
+    }
+    await finish({ status: 'failure', error: reason });
+    throw new UnrecoverableError(reason);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

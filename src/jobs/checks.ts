@@ -1,0 +1,36 @@
+import type { Job } from 'bullmq';
+import { writeCheckRun, type Octokit } from '../github/check-runs.js';
+import { checkRunState } from '../plan/check-run-output.js';
+import type { CommitStore } from '../store/commit-store.js';
+import type { CheckJobData } from './queues.js';
+
+export interface CheckDeps {
+  store: CommitStore;
+  baseUrl: string;
+  github: (installationId: number) => Promise<Octokit>;
+}
+
+/**
+ * Writes the commit's check run from its current build records. Runs off the
+ * webhook's request path, coalesced per commit, and skips writes that change nothing.
+ */
+export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>): Promise<string> {
+  const { repo, sha } = job.data;
+  const [meta, records] = await Promise.all([
+    deps.store.meta(repo, sha),
+    deps.store.records(repo, sha),
+  ]);
+  if (!meta || records.length === 0) return 'nothing recorded';
+  const state = checkRunState(records, deps.baseUrl);
+  const body = JSON.stringify(state);
+  if (body === meta.lastWritten && meta.checkRunId !== undefined) return 'unchanged';
+  const [owner, name] = repo.split('/');
+  const octokit = await deps.github(meta.installationId);
+  const checkRunId = await writeCheckRun(
+    octokit,
+    { owner, repo: name, sha, checkRunId: meta.checkRunId },
+    state,
+  );
+  await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: body });
+  return `${state.status}${state.conclusion ? `/${state.conclusion}` : ''}`;
+}

@@ -1,0 +1,90 @@
+import { Queue, QueueEventsProducer, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Arch } from '../config/schema.js';
+import type { BuildJobData } from '../plan/build-jobs.js';
+import { buildQueueName } from '../plan/build-jobs.js';
+
+export interface CheckJobData {
+  repo: string;
+  sha: string;
+}
+
+export const CHECKS_QUEUE = 'checks';
+export const CANCEL_EVENT = 'cancel';
+const WEEK = 7 * 24 * 3600;
+
+export const buildJobOptions: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5_000 },
+  // Kept for a week: the job page shows them, and re-adding a finished id is a no-op.
+  removeOnComplete: { age: WEEK },
+  removeOnFail: { age: WEEK },
+};
+
+/** The BullMQ queues of one flavour; `prefix` keeps flavours sharing a Redis apart. */
+export class Queues {
+  private readonly builds = new Map<Arch, Queue<BuildJobData>>();
+  private readonly cancels = new Map<Arch, QueueEventsProducer>();
+  readonly checks: Queue<CheckJobData>;
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    readonly prefix: string,
+  ) {
+    this.checks = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix });
+  }
+
+  build(pool: Arch): Queue<BuildJobData> {
+    let queue = this.builds.get(pool);
+    if (!queue) {
+      queue = new Queue<BuildJobData>(buildQueueName(pool), {
+        connection: this.connection,
+        prefix: this.prefix,
+      });
+      this.builds.set(pool, queue);
+    }
+    return queue;
+  }
+
+  allBuildQueues(): Queue<BuildJobData>[] {
+    return [...this.builds.values()];
+  }
+
+  /** Asks whichever worker runs the job to abort it. */
+  async cancelActive(pool: Arch, jobId: string, reason: string): Promise<void> {
+    let producer = this.cancels.get(pool);
+    if (!producer) {
+      producer = new QueueEventsProducer(buildQueueName(pool), {
+        connection: this.connection,
+        prefix: this.prefix,
+      });
+      this.cancels.set(pool, producer);
+    }
+    await producer.publishEvent({ eventName: CANCEL_EVENT, jobId, reason });
+  }
+
+  /** Coalesced per commit: at most one sync runs and one waits, whatever the burst. */
+  async requestCheckSync(repo: string, sha: string): Promise<void> {
+    await this.checks.add(
+      'sync',
+      { repo, sha },
+      {
+        deduplication: {
+          id: `${repo.toLowerCase().replace(/[^a-z0-9]/g, '_')}-${sha}`,
+          keepLastIfActive: true,
+        },
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 2_000 },
+        removeOnComplete: true,
+        removeOnFail: { age: WEEK },
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([
+      this.checks.close(),
+      ...[...this.builds.values()].map((q) => q.close()),
+      ...[...this.cancels.values()].map((p) => p.close()),
+    ]);
+  }
+}

@@ -1,0 +1,82 @@
+import { QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Arch } from '../config/schema.js';
+import { buildQueueName, type BuildJobData } from '../plan/build-jobs.js';
+import { processBuild, type BuildDeps } from './build.js';
+import { processCheckSync, type CheckDeps } from './checks.js';
+import { CANCEL_EVENT, CHECKS_QUEUE, type CheckJobData } from './queues.js';
+
+export interface WorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  pools: Arch[];
+  log: Logger;
+  build: BuildDeps;
+  checks: CheckDeps;
+  /** Builds at once per pool; the machine's cores are shared by all of them. */
+  buildConcurrency?: number;
+}
+
+export interface RunningWorkers {
+  close(): Promise<void>;
+}
+
+/** Starts a build worker per pool and the check-run writer; each listens for cancel events. */
+export function startWorkers(opts: WorkerOptions): RunningWorkers {
+  const { connection, prefix, log } = opts;
+  const closers: (() => Promise<void>)[] = [];
+
+  for (const pool of opts.pools) {
+    const name = buildQueueName(pool);
+    const worker = new Worker<BuildJobData>(
+      name,
+      (job, _token, signal) => processBuild(opts.build, job, signal),
+      {
+        connection,
+        prefix,
+        concurrency: opts.buildConcurrency ?? 1,
+        lockDuration: 60_000,
+      },
+    );
+    worker.on('error', (err) => log.error({ err, queue: name }, 'build worker error'));
+    worker.on('failed', (job, err) =>
+      log.warn({ jobId: job?.id, reason: err.message }, 'build job failed'),
+    );
+    worker.on('completed', (job) => log.info({ jobId: job.id }, 'build job completed'));
+
+    const events = new QueueEvents(name, { connection, prefix });
+    events.on('error', (err) => log.error({ err, queue: name }, 'queue events error'));
+    (events as unknown as NodeJS.EventEmitter).on(
+      CANCEL_EVENT,
+      (args: { jobId: string; reason?: string }) => {
+        if (worker.cancelJob(args.jobId, args.reason))
+          log.info({ jobId: args.jobId, reason: args.reason }, 'build cancelled');
+      },
+    );
+    closers.push(
+      () => worker.close(),
+      () => events.close(),
+    );
+  }
+
+  const checks = new Worker<CheckJobData>(
+    CHECKS_QUEUE,
+    (job) => processCheckSync(opts.checks, job),
+    {
+      connection,
+      prefix,
+      concurrency: 4,
+    },
+  );
+  checks.on('error', (err) => log.error({ err }, 'check-run worker error'));
+  checks.on('failed', (job, err) =>
+    log.warn({ jobId: job?.id, reason: err.message }, 'check-run write failed'),
+  );
+  closers.push(() => checks.close());
+
+  return {
+    async close() {
+      await Promise.all(closers.map((c) => c()));
+    },
+  };
+}

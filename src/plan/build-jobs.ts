@@ -1,0 +1,67 @@
+import type { RepoEntry } from '../config/repo-index.js';
+import type { Arch } from '../config/schema.js';
+import type { CommitEvent } from './commit-event.js';
+
+/** What a build job carries: identities only; the worker looks up the spec and fetches tokens. */
+export interface BuildJobData {
+  repo: string;
+  cloneUrl: string;
+  sha: string;
+  ref: string;
+  specKey: string;
+  pool: Arch;
+  fork: boolean;
+  installationId: number;
+}
+
+export interface PlannedBuild {
+  queue: `build-${Arch}`;
+  jobId: string;
+  data: BuildJobData;
+}
+
+/** BullMQ job ids may not contain ':'; ours are made of hex, arch names and '-'. */
+export const buildJobId = (specKey: string, sha: string, pool: Arch): string =>
+  `build-${specKey}-${sha}-${pool}`;
+
+export const buildQueueName = (pool: Arch): `build-${Arch}` => `build-${pool}`;
+
+/** One build per build spec × pool of the repository, keyed so a commit is built once. */
+export function planBuilds(entry: RepoEntry, commit: CommitEvent): PlannedBuild[] {
+  const planned: PlannedBuild[] = [];
+  for (const spec of entry.specs) {
+    const pools: Arch[] = spec.build.kind === 'docker' ? spec.build.archs : ['linux-x86_64'];
+    for (const pool of pools) {
+      planned.push({
+        queue: buildQueueName(pool),
+        jobId: buildJobId(spec.key, commit.sha, pool),
+        data: {
+          repo: entry.fullName,
+          cloneUrl: commit.cloneUrl,
+          sha: commit.sha,
+          ref: commit.ref,
+          specKey: spec.key,
+          pool,
+          fork: commit.fork,
+          installationId: commit.installationId,
+        },
+      });
+    }
+  }
+  return planned;
+}
+
+/**
+ * The commit a new head replaces on its ref, if that commit is no longer the head
+ * of any other ref (a branch and its PR often share one).
+ */
+export function supersededBy(
+  heads: Readonly<Record<string, string>>,
+  ref: string,
+  newSha: string,
+): string | undefined {
+  const old = heads[ref];
+  if (old === undefined || old === newSha) return undefined;
+  const stillHead = Object.entries(heads).some(([r, sha]) => r !== ref && sha === old);
+  return stillHead ? undefined : old;
+}
