@@ -22,9 +22,8 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SVC_DIR="${DEPLOYER_SERVICES_DIR:-$REPO_ROOT/.services}"
-mkdir -p "$SVC_DIR"
-SVC_DIR="$(cd "$SVC_DIR" && pwd)"
+SVC_DIR="$(realpath -m "${DEPLOYER_SERVICES_DIR:-$REPO_ROOT/.services}")"
+[[ ${1:-} == env ]] || mkdir -p "$SVC_DIR"
 
 PACKAGES=(redis-server docker.io docker-registry openssh-server openssh-client
   busybox-static git apache2-utils ca-certificates curl)
@@ -72,7 +71,7 @@ pid_alive() {
   [[ -s $pidfile ]] || return 1
   pid="$(cat "$pidfile")"
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  running "$pid" || return 1
   [[ -z $name ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"
 }
 
@@ -111,6 +110,13 @@ wait_until() {
   done
 }
 
+# running PID: the process exists and is not a zombie waiting to be reaped.
+running() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 # stop_pidfile NAME PIDFILE CMDNAME: SIGTERM the process, wait for it to go.
 stop_pidfile() {
   local name=$1 pidfile=$2 cmdname=$3 pid i
@@ -118,10 +124,10 @@ stop_pidfile() {
     pid="$(cat "$pidfile")"
     kill "$pid" 2>/dev/null || true
     for i in $(seq 300); do
-      kill -0 "$pid" 2>/dev/null || break
+      running "$pid" || break
       sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
       log "$name (pid $pid) ignored SIGTERM for 30s; sending SIGKILL"
       kill -9 "$pid" 2>/dev/null || true
     fi
@@ -187,7 +193,7 @@ cmd_install() {
 
 # ---------------------------------------------------------------- redis
 
-redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+redis_ready() { [[ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
 
 start_redis() {
   if redis_ready; then
@@ -196,12 +202,10 @@ start_redis() {
   fi
   mkdir -p "$REDIS_DIR"
   local logfile="$REDIS_DIR/redis.log" pidfile="$REDIS_DIR/redis.pid"
-  rm -f "$pidfile"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-    --daemonize yes --pidfile "$pidfile" --logfile "$logfile" --dir "$REDIS_DIR" \
-    --appendonly yes --maxmemory-policy noeviction </dev/null >>"$logfile" 2>&1 9>&- ||
-    die_log "redis-server failed to start" "$logfile"
-  wait_until "redis-server on 127.0.0.1:$REDIS_PORT" 15 "$logfile" "" redis_ready
+  launch "$pidfile" "$logfile" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
+    --protected-mode yes --daemonize no --logfile "$logfile" --dir "$REDIS_DIR" \
+    --appendonly yes --maxmemory-policy noeviction
+  wait_until "redis-server on 127.0.0.1:$REDIS_PORT" 15 "$logfile" "$pidfile" redis_ready
   SUMMARY+=("redis      redis://127.0.0.1:$REDIS_PORT (started, pid $(cat "$pidfile" 2>/dev/null || echo ?), log $logfile)")
 }
 
@@ -209,7 +213,7 @@ stop_redis() { stop_pidfile redis "$REDIS_DIR/redis.pid" redis-server; }
 
 # ---------------------------------------------------------------- dockerd
 
-docker_ready() { dk info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
+docker_ready() { timeout 10 docker -H "unix://$DOCKER_SOCK" info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
 
 start_dockerd() {
   local how

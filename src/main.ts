@@ -1,15 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import type { Server } from 'node:http';
-import { createProbot, type Probot } from 'probot';
 import { parsePools, readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { ConfigError, loadFlavourFile } from './config/load.js';
 import type { Arch } from './config/schema.js';
-import { localDocker } from './exec/docker.js';
-import { startWorkers, type RunningWorkers } from './jobs/worker.js';
-import { startReceiver } from './receiver.js';
-import { createRuntime } from './runtime.js';
+import { startDeployer } from './start.js';
 
 interface Roles {
   receiver: boolean;
@@ -17,55 +12,20 @@ interface Roles {
   pools?: Arch[];
 }
 
-async function installationToken(probot: Probot, installationId: number): Promise<string> {
-  const octokit = await probot.auth(installationId);
-  const auth = (await octokit.auth({ type: 'installation' })) as { token: string };
-  return auth.token;
-}
-
 async function run(roles: Roles): Promise<void> {
   const env = readEnv();
-  const flavour = resolveFlavour(env);
-  const probot = createProbot({ env: process.env });
-  const log = probot.log;
-  const rt = createRuntime(env, flavour);
-  rt.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
-
-  let server: Server | undefined;
-  let workers: RunningWorkers | undefined;
-  if (roles.worker) {
-    workers = startWorkers({
-      connection: rt.redis,
-      prefix: rt.queues.prefix,
-      pools: roles.pools ?? env.pools,
-      log,
-      build: {
-        index: rt.index,
-        store: rt.store,
-        queues: rt.queues,
-        docker: localDocker(env.dockerHost),
-        workDir: env.workDir,
-        repoToken: (id) => installationToken(probot, id),
-      },
-      checks: { store: rt.store, baseUrl: flavour.baseUrl, github: (id) => probot.auth(id) },
-    });
-    log.info({ flavour: flavour.name, pools: roles.pools ?? env.pools }, 'worker started');
-  }
-  if (roles.receiver) {
-    const port = Number(process.env.PORT ?? 3000);
-    const host = process.env.HOST ?? 'localhost';
-    server = await startReceiver({ probot, deps: rt, port, host });
-    log.info({ flavour: flavour.name, url: `http://${host}:${port}` }, 'receiver listening');
-  }
-
+  const deployer = await startDeployer({
+    env,
+    flavour: resolveFlavour(env),
+    probotEnv: process.env,
+    ...roles,
+  });
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: stop waiting
+    if (stopping) process.exit(1); // a second signal: stop waiting for running jobs
     stopping = true;
-    log.info({ signal }, 'shutting down; send the signal again to exit at once');
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    await workers?.close();
-    await rt.close();
+    deployer.probot.log.info({ signal }, 'shutting down; send the signal again to exit at once');
+    await deployer.close();
     process.exit(0);
   };
   process.on('SIGINT', (s) => void stop(s));

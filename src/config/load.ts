@@ -66,7 +66,7 @@ function formatIssue(issue: z.core.$ZodIssue): string {
         ? `${at}: required (expected ${issue.expected})`
         : `${at}: expected ${issue.expected}, got ${show(issue.input)}`;
     case 'unrecognized_keys':
-      return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(show).join(', ')}`;
     case 'invalid_format':
     case 'custom':
       return `${at}: expected ${issue.message}, got ${show(issue.input)}`;

@@ -121,7 +121,7 @@ export const repoSchema = z.strictObject({
 
 export const flavourSchema = z.strictObject({
   name: z.string().regex(/^[a-z][-a-z0-9]{0,39}$/, 'a flavour name (lowercase letters, digits, -)'),
-  baseUrl: z.url(),
+  baseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
   selfBranch: branchName.optional(),
   admins: z
     .array(z.string().regex(/^github:[A-Za-z0-9][-A-Za-z0-9]{0,38}$/, 'github:<login>'))
@@ -138,7 +138,10 @@ export type DockerBuild = z.infer<typeof dockerBuildSchema>;
 export type UnikernelDeployment = z.infer<typeof unikernelDeploymentSchema>;
 export type UnikernelBuild = z.infer<typeof unikernelBuildSchema>;
 export type Build = z.infer<typeof buildSchema>;
-export type BuildInput = z.input<typeof dockerBuildSchema> | z.input<typeof unikernelBuildSchema>;
+/** A build as written in a file: `kind` may be left out for docker builds. */
+export type BuildInput =
+  | (Omit<z.input<typeof dockerBuildSchema>, 'kind'> & { kind?: 'docker' })
+  | z.input<typeof unikernelBuildSchema>;
 export type Repo = z.infer<typeof repoSchema>;
 export type Flavour = z.infer<typeof flavourSchema>;
 /** What a flavour file or builder provides before defaults are filled in. */

@@ -54,22 +54,12 @@ export class BuildkitLogFormatter {
 
   format(status: Status): string[] {
     const lines: string[] = [];
+    // Starts, then output, then completions: one message may carry all three.
     for (const v of status.vertexes ?? []) {
-      const n = this.number(v.digest);
       if (v.started && !this.announced.has(v.digest)) {
         this.announced.add(v.digest);
         this.startTimes.set(v.digest, seconds(v.started));
-        lines.push(`#${n} ${v.name ?? ''}`);
-      }
-      if ((v.completed || v.error) && !this.finished.has(v.digest)) {
-        this.finished.add(v.digest);
-        lines.push(...this.flush(v.digest));
-        if (v.error) lines.push(`#${n} ERROR: ${v.error}`);
-        else if (v.cached) lines.push(`#${n} CACHED`);
-        else {
-          const took = seconds(v.completed) - (this.startTimes.get(v.digest) ?? seconds(v.started));
-          lines.push(`#${n} DONE ${took.toFixed(1)}s`);
-        }
+        lines.push(`#${this.number(v.digest)} ${v.name ?? ''}`);
       }
     }
     for (const log of status.logs ?? []) {
@@ -80,6 +70,24 @@ export class BuildkitLogFormatter {
       const parts = text.split(/\r?\n/);
       this.partial.set(log.vertex, parts.pop() ?? '');
       for (const part of parts) lines.push(`#${n} ${since.toFixed(3)} ${part}`);
+    }
+    for (const v of status.vertexes ?? []) {
+      if ((v.completed || v.error) && !this.finished.has(v.digest)) {
+        this.finished.add(v.digest);
+        lines.push(...this.complete(v));
+      }
+    }
+    return lines;
+  }
+
+  private complete(v: Vertex): string[] {
+    const n = this.number(v.digest);
+    const lines = this.flush(v.digest);
+    if (v.error) lines.push(`#${n} ERROR: ${v.error}`);
+    else if (v.cached) lines.push(`#${n} CACHED`);
+    else {
+      const took = seconds(v.completed) - (this.startTimes.get(v.digest) ?? seconds(v.started));
+      lines.push(`#${n} DONE ${took.toFixed(1)}s`);
     }
     return lines;
   }

@@ -9,7 +9,7 @@ import { fetchCommit } from '../exec/git.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import type { BuildRecord } from '../plan/check-run-output.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
-import { describeFailure, isRetryable } from './errors.js';
+import { cancelReason, describeFailure, isRetryable } from './errors.js';
 import { JobLog } from './job-log.js';
 import type { Queues } from './queues.js';
 
@@ -118,7 +118,7 @@ export async function processBuild(
     log.line(reason);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (err instanceof CancelledError || signal?.aborted) {
-      await finish({ status: 'cancelled', error: reason });
+      await finish({ status: 'cancelled', error: cancelReason(err, signal) });
       throw new UnrecoverableError(reason);
     }
     if (isRetryable(err) && !lastAttempt) {

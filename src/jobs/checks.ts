@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { writeCheckRun, type Octokit } from '../github/check-runs.js';
-import { checkRunState } from '../plan/check-run-output.js';
+import { checkRunState, type BuildRecord } from '../plan/check-run-output.js';
 import type { CommitStore } from '../store/commit-store.js';
 import type { CheckJobData } from './queues.js';
 
@@ -9,6 +9,15 @@ export interface CheckDeps {
   baseUrl: string;
   github: (installationId: number) => Promise<Octokit>;
 }
+
+const asQueued = (r: BuildRecord): BuildRecord => ({
+  specKey: r.specKey,
+  label: r.label,
+  pool: r.pool,
+  jobId: r.jobId,
+  queuedAt: r.queuedAt,
+  status: 'queued',
+});
 
 /**
  * Writes the commit's check run from its current build records. Runs off the
@@ -26,11 +35,15 @@ export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>):
   if (body === meta.lastWritten && meta.checkRunId !== undefined) return 'unchanged';
   const [owner, name] = repo.split('/');
   const octokit = await deps.github(meta.installationId);
-  const checkRunId = await writeCheckRun(
-    octokit,
-    { owner, repo: name, sha, checkRunId: meta.checkRunId },
-    state,
-  );
+  let checkRunId = meta.checkRunId;
+  if (checkRunId === undefined) {
+    // Created as it was when the commit arrived, so GitHub always shows queued first.
+    const queued = checkRunState(records.map(asQueued), deps.baseUrl);
+    checkRunId = await writeCheckRun(octokit, { owner, repo: name, sha }, queued);
+    await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: JSON.stringify(queued) });
+    if (JSON.stringify(queued) === body) return 'queued';
+  }
+  await writeCheckRun(octokit, { owner, repo: name, sha, checkRunId }, state);
   await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: body });
   return `${state.status}${state.conclusion ? `/${state.conclusion}` : ''}`;
 }

@@ -23,6 +23,8 @@ export interface CheckRunState {
 
 export const CHECK_NAME = 'deployability';
 const LOG_LINES = 40;
+const LINE_CHARS = 500;
+const TITLE_CHARS = 200;
 // GitHub refuses output fields over 65535 characters.
 const MAX_FIELD = 65_000;
 
@@ -47,8 +49,8 @@ function duration(r: BuildRecord): string {
   return formatDuration(r.finishedAt - r.startedAt);
 }
 
-function truncate(text: string): string {
-  return text.length <= MAX_FIELD ? text : `${text.slice(0, MAX_FIELD)}\n… (truncated)`;
+function truncate(text: string, max = MAX_FIELD): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n… (truncated)`;
 }
 
 function overall(records: BuildRecord[]): Pick<CheckRunState, 'status' | 'conclusion'> {
@@ -97,21 +99,23 @@ export function checkRunState(records: BuildRecord[], baseUrl: string): CheckRun
   const summary = ['| Build | Pool | Status | Time |', '| --- | --- | --- | --- |', ...rows].join(
     '\n',
   );
-  const details = sorted
-    .filter((r) => r.status === 'failure' || r.status === 'cancelled')
-    .map((r) => {
-      const head = `### ${r.label} on ${r.pool}: ${r.status === 'failure' ? 'failed' : 'cancelled'}\n\n${r.error ?? ''}`;
-      const log = r.logTail?.length
-        ? `\n\n\`\`\`\n${r.logTail.slice(-LOG_LINES).join('\n')}\n\`\`\``
-        : '';
-      return head + log;
-    });
+  const details: string[] = [];
+  let size = 0;
+  for (const r of sorted.filter((r) => r.status === 'failure' || r.status === 'cancelled')) {
+    if (size > MAX_FIELD) break; // the rest would be cut anyway
+    const lines = (r.logTail ?? []).slice(-LOG_LINES).map((l) => truncate(l, LINE_CHARS));
+    const outcome = r.status === 'failure' ? 'failed' : 'cancelled';
+    const head = `### ${r.label} on ${r.pool}: ${outcome}\n\n${truncate(r.error ?? '', 2_000)}`;
+    const section = head + (lines.length ? `\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`` : '');
+    details.push(section);
+    size += section.length;
+  }
   const focus = sorted.find((r) => r.status === 'failure') ?? sorted[0];
   return {
     ...state,
     detailsUrl: focus ? jobUrl(baseUrl, focus.jobId) : baseUrl,
     output: {
-      title: title(sorted, state),
+      title: truncate(title(sorted, state), TITLE_CHARS),
       summary: truncate(summary),
       ...(details.length ? { text: truncate(details.join('\n\n')) } : {}),
     },

@@ -1,0 +1,84 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createProbot, type Probot, type ProbotOctokit } from 'probot';
+import type { DeployerEnv } from './config/env.js';
+import type { Arch, Flavour } from './config/schema.js';
+import { localDocker } from './exec/docker.js';
+import { installationTokens } from './github/installation-token.js';
+import { startWorkers, type RunningWorkers } from './jobs/worker.js';
+import { startReceiver } from './receiver.js';
+import { createRuntime, type Runtime } from './runtime.js';
+
+export interface StartOptions {
+  env: DeployerEnv;
+  flavour: Flavour;
+  /** Probot's settings (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GHE_HOST, PORT, HOST, LOG_LEVEL…). */
+  probotEnv: NodeJS.ProcessEnv;
+  receiver: boolean;
+  worker: boolean;
+  pools?: Arch[];
+  Octokit?: typeof ProbotOctokit;
+}
+
+export interface RunningDeployer {
+  probot: Probot;
+  runtime: Runtime;
+  /** The receiver's address, when it runs. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/** Starts the roles of one process against one flavour: receiver, workers, or both. */
+export async function startDeployer(opts: StartOptions): Promise<RunningDeployer> {
+  const { env, flavour } = opts;
+  const probot = createProbot({
+    env: opts.probotEnv,
+    overrides: opts.Octokit ? { Octokit: opts.Octokit } : {},
+  });
+  await probot.ready(); // Probot 14 sets up its logger and auth asynchronously
+  const log = probot.log;
+  const runtime = createRuntime(env, flavour);
+  runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
+
+  let workers: RunningWorkers | undefined;
+  if (opts.worker) {
+    const pools = opts.pools ?? env.pools;
+    workers = startWorkers({
+      connection: runtime.redis,
+      prefix: runtime.queues.prefix,
+      pools,
+      log,
+      build: {
+        index: runtime.index,
+        store: runtime.store,
+        queues: runtime.queues,
+        docker: localDocker(env.dockerHost),
+        workDir: env.workDir,
+        repoToken: installationTokens(probot),
+      },
+      checks: { store: runtime.store, baseUrl: flavour.baseUrl, github: (id) => probot.auth(id) },
+    });
+    log.info({ flavour: flavour.name, pools }, 'worker started');
+  }
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (opts.receiver) {
+    const port = Number(opts.probotEnv.PORT ?? 3000);
+    const host = opts.probotEnv.HOST ?? 'localhost';
+    server = await startReceiver({ probot, deps: runtime, port, host });
+    url = `http://${host}:${(server.address() as AddressInfo).port}`;
+    log.info({ flavour: flavour.name, url }, 'receiver listening');
+  }
+
+  return {
+    probot,
+    runtime,
+    url,
+    async close() {
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+      await workers?.close();
+      await runtime.close();
+    },
+  };
+}

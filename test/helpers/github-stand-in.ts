@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { githubRequestProblems } from './github-spec.js';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+  authorization?: string;
+}
+
+type Reply = { status: number; body: unknown };
+type Route = (req: RecordedRequest, params: string[]) => Reply | undefined;
+
+export const INSTALLATION_TOKEN = 'ghs_testInstallationToken0000000000000';
+
+/**
+ * A local server standing in for GitHub Enterprise (GHE_HOST, GHE_PROTOCOL=http):
+ * it answers the few endpoints the deployer uses, refuses requests GitHub's API
+ * description would refuse, and records everything for assertions.
+ */
+export class GitHubStandIn {
+  readonly requests: RecordedRequest[] = [];
+  readonly problems: string[] = [];
+  private server?: Server;
+  private nextId = 1000;
+  private readonly routes: [string, RegExp, Route][] = [];
+  host = '';
+
+  constructor() {
+    this.route('POST', /^\/app\/installations\/(\d+)\/access_tokens$/, () => ({
+      status: 201,
+      body: {
+        token: INSTALLATION_TOKEN,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      },
+    }));
+    this.route('POST', /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/, (req) => ({
+      status: 201,
+      body: { id: this.nextId++, ...(req.body as object) },
+    }));
+    this.route('PATCH', /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/, (req, [, , id]) => ({
+      status: 200,
+      body: { id: Number(id), ...(req.body as object) },
+    }));
+  }
+
+  route(method: string, pattern: RegExp, handler: Route): void {
+    this.routes.unshift([method, pattern, handler]);
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) =>
+      this.handle(req, res).catch((err: Error) => {
+        this.problems.push(`stand-in error: ${err.message}`);
+        send(res, { status: 500, body: { message: err.message } });
+      }),
+    );
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  /** Probot's environment for GitHub Enterprise at this server. */
+  env(): Record<string, string> {
+    return { GHE_HOST: this.host, GHE_PROTOCOL: 'http' };
+  }
+
+  checkRunWrites(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path.includes('/check-runs'));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    const path = (req.url ?? '/').replace(/^\/api\/v3/, '').split('?')[0];
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      body: text ? JSON.parse(text) : undefined,
+      authorization: req.headers.authorization,
+    };
+    this.requests.push(recorded);
+    const problems = githubRequestProblems(recorded.method, path, recorded.body);
+    if (problems.length) {
+      this.problems.push(...problems);
+      return send(res, { status: 422, body: { message: 'Validation Failed', errors: problems } });
+    }
+    for (const [method, pattern, handler] of this.routes) {
+      const match = method === recorded.method ? pattern.exec(path) : null;
+      const reply = match && handler(recorded, match.slice(1));
+      if (reply) return send(res, reply);
+    }
+    send(res, { status: 404, body: { message: 'Not Found' } });
+  }
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res
+    .writeHead(reply.status, { 'content-type': 'application/json' })
+    .end(JSON.stringify(reply.body));
+}

@@ -1,0 +1,126 @@
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProbotOctokit } from 'probot';
+import { readEnv } from '../../src/config/env.js';
+import { parseFlavour } from '../../src/config/load.js';
+import type { Arch, FlavourInput } from '../../src/config/schema.js';
+import { startDeployer, type RunningDeployer } from '../../src/start.js';
+import { GitHubStandIn } from './github-stand-in.js';
+
+export const WEBHOOK_SECRET = 'test-webhook-secret';
+let privateKey: string | undefined;
+
+/** A fresh RSA key, as a GitHub App's, made once per test file. */
+export function testPrivateKey(): string {
+  privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs1',
+    format: 'pem',
+  }) as string;
+  return privateKey;
+}
+
+/** Octokit as in production, minus retries and throttling so tests are quick and exact. */
+export const TestOctokit = ProbotOctokit.defaults((o: object) => ({
+  ...o,
+  retry: { enabled: false },
+  throttle: { enabled: false },
+}));
+
+export const redisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
+
+/** A unique name so tests never see each other's queues or records. */
+export const uniqueName = (base: string): string => `${base}-${randomUUID().slice(0, 8)}`;
+
+export interface Harness {
+  github: GitHubStandIn;
+  deployer: RunningDeployer;
+  url: string;
+  send(
+    event: string,
+    payload: unknown,
+    opts?: { signature?: string; delivery?: string },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** The whole deployer (receiver + workers) in this process against a GitHub stand-in. */
+export async function startHarness(
+  flavour: Omit<FlavourInput, 'name'> & { name?: string },
+  opts: { pools?: Arch[]; worker?: boolean } = {},
+): Promise<Harness> {
+  const github = await new GitHubStandIn().start();
+  const name = flavour.name ?? uniqueName('test');
+  const env = {
+    ...readEnv({ REDIS_URL: redisUrl() }),
+    prefix: uniqueName('t'),
+    workDir: mkdtempSync(join(tmpdir(), 'deployer-builds-')),
+  };
+  const deployer = await startDeployer({
+    env,
+    flavour: parseFlavour({ ...flavour, name }, 'test flavour'),
+    probotEnv: {
+      APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
+      WEBHOOK_SECRET,
+      LOG_LEVEL: (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...github.env(),
+    },
+    receiver: true,
+    worker: opts.worker ?? true,
+    pools: opts.pools ?? ['linux-x86_64'],
+    Octokit: TestOctokit,
+  });
+  const url = deployer.url!;
+  return {
+    github,
+    deployer,
+    url,
+    send: (event, payload, o = {}) => sendWebhook(url, event, payload, o),
+    async close() {
+      await deployer.close();
+      await github.stop();
+    },
+  };
+}
+
+export function sign(body: string, secret = WEBHOOK_SECRET): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export async function sendWebhook(
+  url: string,
+  event: string,
+  payload: unknown,
+  opts: { signature?: string; delivery?: string; body?: string } = {},
+): Promise<Response> {
+  const body = opts.body ?? JSON.stringify(payload);
+  return fetch(`${url}/api/github/webhooks`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': opts.delivery ?? randomUUID(),
+      'x-hub-signature-256': opts.signature ?? sign(body),
+    },
+    body,
+  });
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
