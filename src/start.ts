@@ -48,6 +48,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       prefix: runtime.queues.prefix,
       pools,
       log,
+      lockMs: env.jobLockMs,
       build: {
         index: runtime.index,
         store: runtime.store,

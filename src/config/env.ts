@@ -12,6 +12,8 @@ export interface DeployerEnv {
   prefix: string;
   workDir: string;
   dockerHost?: string;
+  /** How long a worker's hold on a job lasts without renewal: a killed worker's job is retried after it. */
+  jobLockMs: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
@@ -23,6 +25,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
     prefix: env.DEPLOYER_REDIS_PREFIX ?? 'deployer',
     workDir: env.DEPLOYER_WORK_DIR ?? '/tmp/deployer',
     dockerHost: env.DOCKER_HOST || undefined,
+    jobLockMs: positiveInt(env.DEPLOYER_JOB_LOCK_MS ?? '60000', 'DEPLOYER_JOB_LOCK_MS'),
   };
 }
 
@@ -38,4 +41,11 @@ export function parsePools(text: string, source: string): Arch[] {
   }
   if (pools.length === 0) throw new ConfigError(`${source}: expected at least one pool`);
   return pools as Arch[];
+}
+
+function positiveInt(text: string, source: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(`${source}: expected a positive whole number, got "${text}"`);
+  return n;
 }

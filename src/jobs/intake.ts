@@ -44,7 +44,9 @@ export async function acceptCommit(
           checkRunId: known?.checkRunId,
         };
   if (opts.rebuild) delete meta.checkRunId; // a re-run gets a fresh check run, as GitHub expects
-  await store.saveMeta(repo, commit.sha, { ...meta, lastWritten: undefined });
+  // What GitHub already shows stays known, so a commit arriving again causes no write.
+  const lastWritten = opts.rebuild ? undefined : known?.lastWritten;
+  await store.saveMeta(repo, commit.sha, { ...meta, lastWritten });
 
   const heads = await store.heads(repo);
   const old = opts.rebuild ? undefined : supersededBy(heads, meta.ref, commit.sha);

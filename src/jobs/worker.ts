@@ -15,6 +15,8 @@ export interface WorkerOptions {
   checks: CheckDeps;
   /** Builds at once per pool; the machine's cores are shared by all of them. */
   buildConcurrency?: number;
+  /** A killed worker's job is taken up again by another worker after about this long. */
+  lockMs: number;
 }
 
 export interface RunningWorkers {
@@ -25,6 +27,10 @@ export interface RunningWorkers {
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const { connection, prefix, log } = opts;
   const closers: (() => Promise<void>)[] = [];
+  const locking = {
+    lockDuration: opts.lockMs,
+    stalledInterval: Math.max(1_000, Math.floor(opts.lockMs / 2)),
+  };
 
   for (const pool of opts.pools) {
     const name = buildQueueName(pool);
@@ -35,7 +41,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
         connection,
         prefix,
         concurrency: opts.buildConcurrency ?? 1,
-        lockDuration: 60_000,
+        ...locking,
       },
     );
     worker.on('error', (err) => log.error({ err, queue: name }, 'build worker error'));
@@ -62,11 +68,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const checks = new Worker<CheckJobData>(
     CHECKS_QUEUE,
     (job) => processCheckSync(opts.checks, job),
-    {
-      connection,
-      prefix,
-      concurrency: 4,
-    },
+    { connection, prefix, concurrency: 4, ...locking },
   );
   checks.on('error', (err) => log.error({ err }, 'check-run worker error'));
   checks.on('failed', (job, err) =>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidRefName } from './ref-name.js';
 
 /** A commit that should be checked, whatever event announced it. */
 export interface CommitEvent {
@@ -24,7 +25,7 @@ const repository = z.object({
 const installation = z.object({ id: z.number().int().positive() });
 
 const pushSchema = z.object({
-  ref: z.string().max(300),
+  ref: z.string().max(300).refine(isValidRefName, 'a valid git ref name'),
   after: sha,
   deleted: z.boolean().optional(),
   repository,
@@ -47,7 +48,12 @@ const pullRequestSchema = z.object({
 
 const rerequestSchema = z.object({
   head_sha: sha,
-  head_branch: z.string().max(300).nullable().optional(),
+  head_branch: z
+    .string()
+    .max(300)
+    .refine(isValidRefName, 'a valid git branch name')
+    .nullable()
+    .optional(),
   pull_requests: z.array(z.object({ number: z.number().int().positive() })).optional(),
 });
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
-import { readEnv } from '../../src/config/env.js';
+import { readEnv, type DeployerEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
 import type { Arch, FlavourInput } from '../../src/config/schema.js';
 import { startDeployer, type RunningDeployer } from '../../src/start.js';
@@ -34,6 +34,10 @@ export const redisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.
 export const uniqueName = (base: string): string => `${base}-${randomUUID().slice(0, 8)}`;
 
 export interface Harness {
+  /** What a separate worker process needs to join this deployer (see worker-process.ts). */
+  env: DeployerEnv;
+  probotEnv: Record<string, string>;
+  flavour: FlavourInput;
   github: GitHubStandIn;
   deployer: RunningDeployer;
   url: string;
@@ -48,7 +52,7 @@ export interface Harness {
 /** The whole deployer (receiver + workers) in this process against a GitHub stand-in. */
 export async function startHarness(
   flavour: Omit<FlavourInput, 'name'> & { name?: string },
-  opts: { pools?: Arch[]; worker?: boolean } = {},
+  opts: { pools?: Arch[]; worker?: boolean; jobLockMs?: number } = {},
 ): Promise<Harness> {
   const github = await new GitHubStandIn().start();
   const name = flavour.name ?? uniqueName('test');
@@ -56,19 +60,22 @@ export async function startHarness(
     ...readEnv({ REDIS_URL: redisUrl() }),
     prefix: uniqueName('t'),
     workDir: mkdtempSync(join(tmpdir(), 'deployer-builds-')),
+    ...(opts.jobLockMs ? { jobLockMs: opts.jobLockMs } : {}),
   };
+  const probotEnv = {
+    APP_ID: '1',
+    PRIVATE_KEY: testPrivateKey(),
+    WEBHOOK_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...github.env(),
+  };
+  const input = { ...flavour, name } as FlavourInput;
   const deployer = await startDeployer({
     env,
-    flavour: parseFlavour({ ...flavour, name }, 'test flavour'),
-    probotEnv: {
-      APP_ID: '1',
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET,
-      LOG_LEVEL: (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ...github.env(),
-    },
+    flavour: parseFlavour(input, 'test flavour'),
+    probotEnv: probotEnv as NodeJS.ProcessEnv,
     receiver: true,
     worker: opts.worker ?? true,
     pools: opts.pools ?? ['linux-x86_64'],
@@ -76,6 +83,9 @@ export async function startHarness(
   });
   const url = deployer.url!;
   return {
+    env,
+    probotEnv,
+    flavour: input,
     github,
     deployer,
     url,

@@ -403,6 +403,7 @@ describe('readEnv', () => {
       prefix: 'deployer',
       workDir: '/tmp/deployer',
       dockerHost: undefined,
+      jobLockMs: 60_000,
     });
   });
 
@@ -416,6 +417,7 @@ describe('readEnv', () => {
         DEPLOYER_REDIS_PREFIX: 'd2',
         DEPLOYER_WORK_DIR: '/var/lib/deployer',
         DOCKER_HOST: '',
+        DEPLOYER_JOB_LOCK_MS: '5000',
       }),
     ).toEqual({
       redisUrl: 'redis://redis:6379/2',
@@ -425,9 +427,16 @@ describe('readEnv', () => {
       prefix: 'd2',
       workDir: '/var/lib/deployer',
       dockerHost: undefined,
+      jobLockMs: 5_000,
     });
     expect(readEnv({ DEPLOYER_CONFIG: '/etc/d.yml', DOCKER_HOST: 'unix:///d.sock' })).toMatchObject(
       { configFile: '/etc/d.yml', dockerHost: 'unix:///d.sock' },
+    );
+  });
+
+  it('refuses a lock time that is not a positive whole number', () => {
+    expect(() => readEnv({ DEPLOYER_JOB_LOCK_MS: '1.5s' })).toThrow(
+      'DEPLOYER_JOB_LOCK_MS: expected a positive whole number, got "1.5s"',
     );
   });
 
