@@ -3,22 +3,23 @@ import { Command } from 'commander';
 import { parsePools, readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { ConfigError, loadFlavourFile } from './config/load.js';
-import type { Arch } from './config/schema.js';
 import { startDeployer } from './start.js';
 
 interface Roles {
   receiver: boolean;
   worker: boolean;
-  pools?: Arch[];
+  pools?: string;
 }
 
-async function run(roles: Roles): Promise<void> {
+async function run({ pools, ...roles }: Roles): Promise<void> {
+  const servedPools = pools === undefined ? undefined : parsePools(pools, '--pools');
   const env = readEnv();
   const deployer = await startDeployer({
     env,
     flavour: resolveFlavour(env),
     probotEnv: process.env,
     ...roles,
+    pools: servedPools,
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -57,11 +58,7 @@ program
   .description('build and deploy jobs from the queues')
   .option('--pools <list>', 'build pools to serve, comma-separated (default $DEPLOYER_POOLS)')
   .action((opts: { pools?: string }) =>
-    run({
-      receiver: false,
-      worker: true,
-      pools: opts.pools ? parsePools(opts.pools, '--pools') : undefined,
-    }).catch(fail),
+    run({ receiver: false, worker: true, pools: opts.pools }).catch(fail),
   );
 program
   .command('check-config [file]')

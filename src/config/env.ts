@@ -19,7 +19,7 @@ export interface DeployerEnv {
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
   return {
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    flavourName: env.DEPLOYER_FLAVOUR ?? 'tarides',
+    flavourName: env.DEPLOYER_FLAVOUR || 'tarides',
     configFile: env.DEPLOYER_CONFIG || undefined,
     pools: parsePools(env.DEPLOYER_POOLS ?? 'linux-x86_64', 'DEPLOYER_POOLS'),
     prefix: env.DEPLOYER_REDIS_PREFIX ?? 'deployer',

@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../..');
+const fixture = (name: string) => join(root, 'test/fixtures/config', name);
+
+function deployer(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, DEPLOYER_CONFIG: '', DEPLOYER_FLAVOUR: '', ...env },
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('deployer check-config', () => {
+  it('summarises a good file', () => {
+    expect(deployer(['check-config', fixture('good.yml')])).toMatchObject({
+      code: 0,
+      stdout: 'demo: 2 repositories, 4 builds: OK\n',
+    });
+  });
+
+  it('checks the built-in flavour named by DEPLOYER_FLAVOUR', () => {
+    const r = deployer(['check-config'], { DEPLOYER_FLAVOUR: 'ocaml-org' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ocaml-org: \d+ repositories, \d+ builds: OK\n$/);
+  });
+
+  it('refuses a bad file with exit 2 and a message naming file, key and expectation, no stack', () => {
+    const r = deployer(['check-config', fixture('bad-arch.yml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'bad-arch.yml: repos[0].builds[1].archs[0]: expected one of linux-x86_64, linux-arm64, linux-ppc64, linux-s390x, linux-riscv64, got "amd64"\n',
+    );
+  });
+
+  it('refuses to start with an unknown flavour before touching Redis or GitHub', () => {
+    const r = deployer(['start'], { DEPLOYER_FLAVOUR: 'nope', REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'DEPLOYER_FLAVOUR: expected one of tarides, ocaml-org, mirage, got "nope"',
+    );
+  });
+
+  it('refuses an unknown pool', () => {
+    const r = deployer(['worker', '--pools', 'linux-x86_64,amd64']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--pools: expected one of');
+  });
+});
