@@ -5,6 +5,7 @@ import { buildRepoIndex, type RepoIndex } from './config/repo-index.js';
 import type { Flavour } from './config/schema.js';
 import { Queues } from './jobs/queues.js';
 import { CommitStore } from './store/commit-store.js';
+import { DeployStore } from './store/deploy-store.js';
 
 /** What receivers and workers of one flavour share: its config, Redis, queues and records. */
 export interface Runtime {
@@ -14,6 +15,7 @@ export interface Runtime {
   redis: Redis;
   queues: Queues;
   store: CommitStore;
+  deploys: DeployStore;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export function createRuntime(env: DeployerEnv, flavour: Flavour = resolveFlavou
     redis,
     queues,
     store: new CommitStore(redis, ns),
+    deploys: new DeployStore(redis, ns),
     async close() {
       await queues.close();
       redis.disconnect();

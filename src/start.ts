@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createProbot, type Probot, type ProbotOctokit } from 'probot';
 import type { DeployerEnv } from './config/env.js';
 import type { Arch, Flavour } from './config/schema.js';
+import { createDeployDeps, readDeploySettings, type DeploySettings } from './deploy-deps.js';
 import { localDocker } from './exec/docker.js';
 import { installationTokens } from './github/installation-token.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
@@ -18,6 +19,8 @@ export interface StartOptions {
   worker: boolean;
   pools?: Arch[];
   Octokit?: typeof ProbotOctokit;
+  /** Default: read from `probotEnv` (DOCKER_CONFIG, DEPLOYER_SSH_KEY, …). */
+  deploySettings?: DeploySettings;
 }
 
 export interface RunningDeployer {
@@ -43,6 +46,19 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   let workers: RunningWorkers | undefined;
   if (opts.worker) {
     const pools = opts.pools ?? env.pools;
+    const docker = localDocker(env.dockerHost);
+    const repoToken = installationTokens(probot);
+    const github = (id: number) => probot.auth(id);
+    const { deploy, stage } = createDeployDeps({
+      settings: opts.deploySettings ?? readDeploySettings(opts.probotEnv),
+      runtime,
+      docker,
+      dockerHost: env.dockerHost,
+      workDir: env.workDir,
+      log,
+      repoToken,
+      github,
+    });
     workers = startWorkers({
       connection: runtime.redis,
       prefix: runtime.queues.prefix,
@@ -53,11 +69,13 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
         index: runtime.index,
         store: runtime.store,
         queues: runtime.queues,
-        docker: localDocker(env.dockerHost),
+        docker,
         workDir: env.workDir,
-        repoToken: installationTokens(probot),
+        repoToken,
+        stage,
       },
-      checks: { store: runtime.store, baseUrl: flavour.baseUrl, github: (id) => probot.auth(id) },
+      checks: { store: runtime.store, baseUrl: flavour.baseUrl, github },
+      deploy,
     });
     log.info({ flavour: flavour.name, pools }, 'worker started');
   }

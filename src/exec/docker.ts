@@ -1,9 +1,35 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { BuildkitLogFormatter, decodeTrace } from './buildkit-log.js';
-import { BuildError, CancelledError } from './errors.js';
+import type { DockerEndpoint } from './docker-context.js';
+import { BuildError, CancelledError, EngineError } from './errors.js';
+import type { SshConnectConfig } from './ssh.js';
 
 export type { Docker };
+
+/** The engine a docker context names; over SSH the host key is checked (see ssh.ts). */
+export function dockerForEndpoint(
+  endpoint: DockerEndpoint,
+  ssh: () => SshConnectConfig,
+  dockerHost?: string,
+): Docker {
+  switch (endpoint.kind) {
+    case 'local':
+      return localDocker(dockerHost);
+    case 'unix':
+      return new Docker({ socketPath: endpoint.socketPath });
+    case 'tcp':
+      return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http' });
+    case 'ssh':
+      return new Docker({
+        protocol: 'ssh',
+        host: endpoint.target.host,
+        port: endpoint.target.port,
+        username: endpoint.target.username,
+        sshOptions: ssh(),
+      } as Docker.DockerOptions);
+  }
+}
 
 /** The local engine (DOCKER_HOST or the default socket). */
 export function localDocker(dockerHost?: string): Docker {
@@ -27,8 +53,10 @@ export interface BuildRequest {
 
 interface ProgressEvent {
   stream?: string;
+  status?: string;
   id?: string;
   aux?: unknown;
+  progressDetail?: { current?: number };
   error?: string;
   errorDetail?: { message?: string };
 }
@@ -88,11 +116,131 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<{ i
   return { imageId };
 }
 
-/** The platform Docker names for a build pool. */
-export const POOL_PLATFORMS: Record<string, string> = {
-  'linux-x86_64': 'linux/amd64',
-  'linux-arm64': 'linux/arm64',
-  'linux-ppc64': 'linux/ppc64le',
-  'linux-s390x': 'linux/s390x',
-  'linux-riscv64': 'linux/riscv64',
-};
+/** Registry credentials as the Engine API takes them (the X-Registry-Auth header). */
+export interface EngineAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** Reads a pull or push progress stream; the engine reports failures only inside it. */
+async function followProgress(
+  stream: NodeJS.ReadableStream,
+  onEvent: (event: ProgressEvent) => void,
+): Promise<void> {
+  let buffered = '';
+  let failure: string | undefined;
+  const handle = (line: string) => {
+    if (!line.trim()) return;
+    const event = JSON.parse(line) as ProgressEvent;
+    if (event.error || event.errorDetail) failure ??= event.errorDetail?.message ?? event.error;
+    onEvent(event);
+  };
+  for await (const chunk of stream) {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    lines.forEach(handle);
+  }
+  handle(buffered);
+  if (failure) throw new EngineError(failure);
+}
+
+/** Tags a local image and pushes it; returns the digest the registry gave it. */
+export async function pushImage(
+  docker: Docker,
+  localTag: string,
+  remote: { repository: string; tag: string },
+  auth: EngineAuth | undefined,
+  onLine: (line: string) => void,
+): Promise<string> {
+  await docker.getImage(localTag).tag({ repo: remote.repository, tag: remote.tag });
+  const stream = (await docker
+    .getImage(`${remote.repository}:${remote.tag}`)
+    .push({ tag: remote.tag, ...(auth ? { authconfig: auth } : {}) })) as NodeJS.ReadableStream;
+  let digest: string | undefined;
+  await followProgress(stream, (event) => {
+    const aux = event.aux as { Digest?: string } | undefined;
+    if (aux?.Digest) digest = aux.Digest;
+    else if (event.status && !event.progressDetail?.current)
+      onLine(`${event.id ? `${event.id}: ` : ''}${event.status}`);
+  });
+  if (!digest)
+    throw new EngineError(`the engine reported no digest for ${remote.repository}:${remote.tag}`);
+  return digest;
+}
+
+/** Pulls `image` (a reference by digest) on that engine, with registry credentials when given. */
+export async function pullImage(
+  docker: Docker,
+  image: string,
+  auth: EngineAuth | undefined,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const stream = (await docker.pull(
+    image,
+    auth ? { authconfig: auth } : {},
+  )) as NodeJS.ReadableStream;
+  await followProgress(stream, (event) => {
+    if (event.status && !event.progressDetail?.current)
+      onLine(`${event.id ? `${event.id}: ` : ''}${event.status}`);
+  });
+}
+
+export type ServiceInfo = Docker.Service extends never
+  ? never
+  : Awaited<ReturnType<Docker.Service['inspect']>>;
+export type TaskInfo = Awaited<ReturnType<Docker['listTasks']>>[number];
+
+export async function inspectService(docker: Docker, name: string): Promise<ServiceInfo> {
+  return docker.getService(name).inspect();
+}
+
+export async function serviceTasks(docker: Docker, serviceId: string): Promise<TaskInfo[]> {
+  return docker.listTasks({ filters: { service: [serviceId] } });
+}
+
+/**
+ * Updates the service to `image`, keeping the rest of its spec; credentials go
+ * with the update (`--with-registry-auth`) so every node can pull.
+ */
+export async function updateServiceImage(
+  docker: Docker,
+  info: ServiceInfo,
+  image: string,
+  auth: EngineAuth | undefined,
+): Promise<void> {
+  const spec = info.Spec!;
+  const task = spec.TaskTemplate as { ContainerSpec?: Record<string, unknown> };
+  const body = {
+    ...spec,
+    TaskTemplate: { ...task, ContainerSpec: { ...task.ContainerSpec, Image: image } },
+  };
+  await serviceUpdate(docker, info.ID, auth, { version: info.Version?.Index }, body);
+}
+
+/** `docker service rollback`: back to the previous spec. */
+export async function rollbackService(docker: Docker, info: ServiceInfo): Promise<void> {
+  await serviceUpdate(
+    docker,
+    info.ID,
+    undefined,
+    { version: info.Version?.Index, rollback: 'previous' },
+    info.Spec,
+  );
+}
+
+// dockerode's typings lack the (auth, options) form; `_query`/`_body` keep the
+// spec out of the query string (docker-modem would otherwise put it in both).
+function serviceUpdate(
+  docker: Docker,
+  id: string,
+  auth: EngineAuth | undefined,
+  query: Record<string, unknown>,
+  body: unknown,
+): Promise<unknown> {
+  const service = docker.getService(id) as unknown as {
+    update(auth: object, opts: object): Promise<unknown>;
+  };
+  return service.update(auth as object, { _query: query, _body: body });
+}

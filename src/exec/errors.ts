@@ -27,3 +27,11 @@ export class CommandError extends Error {
     this.name = 'CommandError';
   }
 }
+
+/** The Docker Engine refused or failed an operation (pull, push, service update). */
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}

@@ -7,6 +7,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Written to the command's standard input. */
+  input?: string;
 }
 
 const TAIL = 4000;
@@ -17,14 +19,15 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<str
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       signal: opts.signal,
       timeout: opts.timeoutMs,
     });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-TAIL)));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-TAIL)));
     child.on('error', (err) => {
       if (opts.signal?.aborted)
         reject(new CancelledError(String(opts.signal.reason ?? 'cancelled')));

@@ -3,14 +3,16 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoKey, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
 import { packContext } from '../exec/build-context.js';
-import { buildImage, POOL_PLATFORMS, type Docker } from '../exec/docker.js';
+import { buildImage, type Docker } from '../exec/docker.js';
 import { CancelledError } from '../exec/errors.js';
 import { fetchCommit } from '../exec/git.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
+import { platformOf } from '../plan/deploy-jobs.js';
 import type { BuildRecord } from '../plan/check-run-output.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
 import { cancelReason, describeFailure, isRetryable } from './errors.js';
 import { JobLog } from './job-log.js';
+import { stageImage, type StageDeps } from './stage.js';
 import type { Queues } from './queues.js';
 
 export interface BuildDeps {
@@ -21,6 +23,8 @@ export interface BuildDeps {
   workDir: string;
   /** A token that can read the repository; undefined for public repos in local mode. */
   repoToken: (installationId: number) => Promise<string | undefined>;
+  /** Pushing to the staging repository; absent on workers that only check builds. */
+  stage?: StageDeps;
 }
 
 export const imageTag = (spec: BuildSpec, data: BuildJobData): string =>
@@ -98,19 +102,22 @@ export async function processBuild(
       token: await deps.repoToken(data.installationId),
       signal,
     });
-    log.line(`Building ${inputs.dockerfile} for ${POOL_PLATFORMS[data.pool]}`);
+    log.line(`Building ${inputs.dockerfile} for ${platformOf(data.pool)}`);
     const result = await buildImage(deps.docker, {
       context: packContext(dir, { includeGit: inputs.includeGit }),
       dockerfile: inputs.dockerfile,
       buildArgs: inputs.buildArgs,
       target: inputs.target,
-      platform: POOL_PLATFORMS[data.pool],
+      platform: platformOf(data.pool),
       ulimits: inputs.ulimits,
       tag: imageTag(spec, data),
       signal,
       onLine: (line) => log.line(line),
     });
     log.line(`Built ${result.imageId}`);
+    if (data.stage && deps.stage) {
+      await stageImage(deps.stage, spec, data, imageTag(spec, data), (line) => log.line(line));
+    }
     await finish({ status: 'success' });
     return result;
   } catch (err) {

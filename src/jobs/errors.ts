@@ -1,8 +1,22 @@
+import { ConfigError } from '../config/load.js';
 import { BuildError, CancelledError, CommandError } from '../exec/errors.js';
+import { DeployError } from '../targets/target.js';
 
-/** Failures of the thing being built are final; failures of the machinery are retried. */
+/**
+ * Failures of the thing being built or deployed, and of configuration, are final;
+ * failures of the machinery are retried unless the error itself says a retry
+ * cannot help (an SSH host key mismatch, a registry refusing credentials).
+ */
 export function isRetryable(err: unknown): boolean {
-  return !(err instanceof BuildError || err instanceof CancelledError);
+  if (
+    err instanceof BuildError ||
+    err instanceof CancelledError ||
+    err instanceof DeployError ||
+    err instanceof ConfigError
+  )
+    return false;
+  if (err !== null && typeof err === 'object' && 'retryable' in err) return Boolean(err.retryable);
+  return true;
 }
 
 /** Why a job was cancelled, e.g. "superseded by 1a2b3c4". */
@@ -16,5 +30,6 @@ export function describeFailure(err: unknown, signal?: AbortSignal): string {
     return `Cancelled: ${cancelReason(err, signal)}`;
   if (err instanceof BuildError) return `Build failed: ${err.message}`;
   if (err instanceof CommandError) return `Command failed: ${err.message}`;
+  if (err instanceof DeployError) return `Deploy failed: ${err.message}`;
   return `Error: ${err instanceof Error ? err.message : String(err)}`;
 }

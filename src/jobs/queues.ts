@@ -1,6 +1,7 @@
 import { Queue, QueueEventsProducer, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Arch } from '../config/schema.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
+import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { buildQueueName } from '../plan/build-jobs.js';
 
 export interface CheckJobData {
@@ -9,8 +10,18 @@ export interface CheckJobData {
 }
 
 export const CHECKS_QUEUE = 'checks';
+export const DEPLOY_QUEUE = 'deploy';
 export const CANCEL_EVENT = 'cancel';
 const WEEK = 7 * 24 * 3600;
+
+// Retried when the machinery fails (a host or registry down), never once a service
+// update failed; kept a week like builds.
+export const deployJobOptions: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 10_000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
 
 export const buildJobOptions: JobsOptions = {
   attempts: 3,
@@ -25,12 +36,18 @@ export class Queues {
   private readonly builds = new Map<Arch, Queue<BuildJobData>>();
   private readonly cancels = new Map<Arch, QueueEventsProducer>();
   readonly checks: Queue<CheckJobData>;
+  readonly deploy: Queue<DeployJobData>;
 
   constructor(
     private readonly connection: ConnectionOptions,
     readonly prefix: string,
   ) {
     this.checks = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix });
+    this.deploy = new Queue<DeployJobData>(DEPLOY_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: deployJobOptions,
+    });
   }
 
   build(pool: Arch): Queue<BuildJobData> {
@@ -83,6 +100,7 @@ export class Queues {
   async close(): Promise<void> {
     await Promise.all([
       this.checks.close(),
+      this.deploy.close(),
       ...[...this.builds.values()].map((q) => q.close()),
       ...[...this.cancels.values()].map((p) => p.close()),
     ]);

@@ -4,7 +4,9 @@ import type { Arch } from '../config/schema.js';
 import { buildQueueName, type BuildJobData } from '../plan/build-jobs.js';
 import { processBuild, type BuildDeps } from './build.js';
 import { processCheckSync, type CheckDeps } from './checks.js';
-import { CANCEL_EVENT, CHECKS_QUEUE, type CheckJobData } from './queues.js';
+import type { DeployJobData } from '../plan/deploy-jobs.js';
+import { processDeploy, type DeployDeps } from './deploy.js';
+import { CANCEL_EVENT, CHECKS_QUEUE, DEPLOY_QUEUE, type CheckJobData } from './queues.js';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -13,6 +15,8 @@ export interface WorkerOptions {
   log: Logger;
   build: BuildDeps;
   checks: CheckDeps;
+  /** Deploys run where the deploy credentials are; absent: this worker does not deploy. */
+  deploy?: DeployDeps;
   /** Builds at once per pool; the machine's cores are shared by all of them. */
   buildConcurrency?: number;
   /** A killed worker's job is taken up again by another worker after about this long. */
@@ -23,7 +27,7 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts a build worker per pool and the check-run writer; each listens for cancel events. */
+/** Starts a build worker per pool (each listening for cancel events), the check-run writer and the deployer. */
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const { connection, prefix, log } = opts;
   const closers: (() => Promise<void>)[] = [];
@@ -75,6 +79,24 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     log.warn({ jobId: job?.id, reason: err.message }, 'check-run write failed'),
   );
   closers.push(() => checks.close());
+
+  if (opts.deploy) {
+    const deployDeps = opts.deploy;
+    const deploys = new Worker<DeployJobData>(
+      DEPLOY_QUEUE,
+      (job, token) => processDeploy(deployDeps, job, token),
+      // Services are serialised by their own locks; different services deploy in parallel.
+      { connection, prefix, concurrency: 4, ...locking },
+    );
+    deploys.on('error', (err) => log.error({ err }, 'deploy worker error'));
+    deploys.on('failed', (job, err) =>
+      log.warn({ jobId: job?.id, reason: err.message }, 'deploy failed'),
+    );
+    deploys.on('completed', (job, result) =>
+      log.info({ jobId: job.id, result }, 'deploy finished'),
+    );
+    closers.push(() => deploys.close());
+  }
 
   return {
     async close() {

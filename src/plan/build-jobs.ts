@@ -1,6 +1,7 @@
 import type { RepoEntry } from '../config/repo-index.js';
 import type { Arch } from '../config/schema.js';
-import type { CommitEvent } from './commit-event.js';
+import { branchOf, type CommitEvent } from './commit-event.js';
+import { deploymentsFor } from './deploy-jobs.js';
 
 /** What a build job carries: identities only; the worker looks up the spec and fetches tokens. */
 export interface BuildJobData {
@@ -12,6 +13,8 @@ export interface BuildJobData {
   pool: Arch;
   fork: boolean;
   installationId: number;
+  /** Push the image to the staging repository afterwards: the commit is to be deployed. */
+  stage?: boolean;
 }
 
 export interface PlannedBuild {
@@ -20,21 +23,28 @@ export interface PlannedBuild {
   data: BuildJobData;
 }
 
-/** BullMQ job ids may not contain ':'; ours are made of hex, arch names and '-'. */
-export const buildJobId = (specKey: string, sha: string, pool: Arch): string =>
-  `build-${specKey}-${sha}-${pool}`;
+/**
+ * BullMQ job ids may not contain ':'; ours are made of hex, arch names and '-'.
+ * A build that also stages its image has an id of its own, so a commit built
+ * earlier from another branch is staged when it reaches a deployment branch.
+ */
+export const buildJobId = (specKey: string, sha: string, pool: Arch, stage = false): string =>
+  `build-${specKey}-${sha}-${pool}${stage ? '-stage' : ''}`;
 
 export const buildQueueName = (pool: Arch): `build-${Arch}` => `build-${pool}`;
 
 /** One build per build spec × pool of the repository, keyed so a commit is built once. */
 export function planBuilds(entry: RepoEntry, commit: CommitEvent): PlannedBuild[] {
   const planned: PlannedBuild[] = [];
+  const branch = branchOf(commit.ref);
   for (const spec of entry.specs) {
     const pools: Arch[] = spec.build.kind === 'docker' ? spec.build.archs : ['linux-x86_64'];
+    const stage =
+      !commit.fork && branch !== undefined && deploymentsFor(spec.build, branch).length > 0;
     for (const pool of pools) {
       planned.push({
         queue: buildQueueName(pool),
-        jobId: buildJobId(spec.key, commit.sha, pool),
+        jobId: buildJobId(spec.key, commit.sha, pool, stage),
         data: {
           repo: entry.fullName,
           cloneUrl: commit.cloneUrl,
@@ -44,6 +54,7 @@ export function planBuilds(entry: RepoEntry, commit: CommitEvent): PlannedBuild[
           pool,
           fork: commit.fork,
           installationId: commit.installationId,
+          ...(stage ? { stage } : {}),
         },
       });
     }

@@ -39,6 +39,18 @@ export class GitHubStandIn {
       status: 201,
       body: { id: this.nextId++, ...(req.body as object) },
     }));
+    this.route('POST', /^\/repos\/([^/]+)\/([^/]+)\/deployments$/, (req) => ({
+      status: 201,
+      body: { id: this.nextId++, ...(req.body as object) },
+    }));
+    this.route(
+      'POST',
+      /^\/repos\/([^/]+)\/([^/]+)\/deployments\/(\d+)\/statuses$/,
+      (req, [, , id]) => ({
+        status: 201,
+        body: { id: this.nextId++, deployment_id: Number(id), ...(req.body as object) },
+      }),
+    );
     this.route('PATCH', /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/, (req, [, , id]) => ({
       status: 200,
       body: { id: Number(id), ...(req.body as object) },

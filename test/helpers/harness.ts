@@ -6,6 +6,7 @@ import { ProbotOctokit } from 'probot';
 import { readEnv, type DeployerEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
 import type { Arch, FlavourInput } from '../../src/config/schema.js';
+import type { DeploySettings } from '../../src/deploy-deps.js';
 import { startDeployer, type RunningDeployer } from '../../src/start.js';
 import { GitHubStandIn } from './github-stand-in.js';
 
@@ -52,7 +53,12 @@ export interface Harness {
 /** The whole deployer (receiver + workers) in this process against a GitHub stand-in. */
 export async function startHarness(
   flavour: Omit<FlavourInput, 'name'> & { name?: string },
-  opts: { pools?: Arch[]; worker?: boolean; jobLockMs?: number } = {},
+  opts: {
+    pools?: Arch[];
+    worker?: boolean;
+    jobLockMs?: number;
+    deploySettings?: DeploySettings;
+  } = {},
 ): Promise<Harness> {
   const github = await new GitHubStandIn().start();
   const name = flavour.name ?? uniqueName('test');
@@ -80,6 +86,7 @@ export async function startHarness(
     worker: opts.worker ?? true,
     pools: opts.pools ?? ['linux-x86_64'],
     Octokit: TestOctokit,
+    deploySettings: opts.deploySettings,
   });
   const url = deployer.url!;
   return {

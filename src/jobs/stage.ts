@@ -1,0 +1,72 @@
+import type { BuildSpec } from '../config/repo-index.js';
+import { pushImage, type Docker, type EngineAuth } from '../exec/docker.js';
+import type { BuildJobData } from '../plan/build-jobs.js';
+import { branchOf } from '../plan/commit-event.js';
+import {
+  deployJobId,
+  deploymentsFor,
+  stagingRef,
+  type DeployJobData,
+} from '../plan/deploy-jobs.js';
+import type { DeployStore } from '../store/deploy-store.js';
+import type { Queues } from './queues.js';
+
+export interface StageDeps {
+  docker: Docker;
+  deploys: DeployStore;
+  queues: Queues;
+  stagingRepo: string;
+  engineAuth: (image: string) => Promise<EngineAuth | undefined>;
+}
+
+/**
+ * After a build on a deployment branch: push the pool's image to the staging
+ * repository, and once every pool of the spec is staged, enqueue the deploy.
+ */
+export async function stageImage(
+  deps: StageDeps,
+  spec: BuildSpec,
+  data: BuildJobData,
+  localTag: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const branch = branchOf(data.ref);
+  if (!branch || spec.build.kind !== 'docker') return;
+  const deployments = deploymentsFor(spec.build, branch);
+  let staged: { ref: string; digest: string } | undefined;
+  for (const deployment of deployments) {
+    const ref = stagingRef(deps.stagingRepo, deployment.target, data.pool);
+    const [repository, tag] = [
+      ref.slice(0, ref.lastIndexOf(':')),
+      ref.slice(ref.lastIndexOf(':') + 1),
+    ];
+    log(`Pushing ${ref}`);
+    const digest = await pushImage(
+      deps.docker,
+      localTag,
+      { repository, tag },
+      await deps.engineAuth(ref),
+      log,
+    );
+    log(`Pushed ${ref} (${digest})`);
+    staged ??= { ref, digest };
+  }
+  if (!staged) return;
+  await deps.deploys.stage(data.repo, data.sha, spec.key, { pool: data.pool, ...staged });
+  const pools = new Set(
+    (await deps.deploys.staged(data.repo, data.sha, spec.key)).map((s) => s.pool),
+  );
+  if (!spec.build.archs.every((a) => pools.has(a))) return;
+  const deploy: DeployJobData = {
+    repo: data.repo,
+    specKey: spec.key,
+    branch,
+    sha: data.sha,
+    cloneUrl: data.cloneUrl,
+    installationId: data.installationId,
+  };
+  await deps.queues.deploy.add('deploy', deploy, {
+    jobId: deployJobId(spec.key, data.sha, branch),
+  });
+  log(`Every pool is staged: deploy of ${data.sha.slice(0, 7)} to ${branch} enqueued`);
+}

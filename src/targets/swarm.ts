@@ -1,0 +1,62 @@
+import {
+  inspectService,
+  pullImage,
+  rollbackService,
+  serviceTasks,
+  updateServiceImage,
+  type Docker,
+} from '../exec/docker.js';
+import { convergence, digestOf, type Convergence } from './convergence.js';
+import { DeployError, type DeployContext, type DeployOutcome, type Target } from './target.js';
+
+const POLL_MS = 1_000;
+
+async function watch(
+  docker: Docker,
+  id: string,
+  image: string,
+  timeoutMs: number,
+): Promise<Convergence> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [info, tasks] = await Promise.all([inspectService(docker, id), serviceTasks(docker, id)]);
+    const state = convergence(info, tasks, image);
+    if (state.state !== 'updating') return state;
+    if (Date.now() > deadline)
+      return { state: 'failed', reason: `not converged after ${Math.round(timeoutMs / 1000)}s` };
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * A Swarm service: pull the image by digest on its engine, update the service to
+ * it, and report success only once every task runs it; otherwise roll back.
+ */
+export const swarm: Target = {
+  async deploy(ctx: DeployContext): Promise<DeployOutcome> {
+    const { docker, service, image, log } = ctx;
+    const info = await inspectService(docker, service.name);
+    const current = (info.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } })
+      .ContainerSpec?.Image;
+    if (digestOf(current) === ctx.digest) {
+      const state = await watch(docker, info.ID, current!, ctx.convergeTimeoutMs);
+      if (state.state === 'converged') {
+        log(`${service.name} already runs ${ctx.digest}`);
+        return { changed: false };
+      }
+    }
+    log(`Pulling ${image} on the service's engine`);
+    await pullImage(docker, image, ctx.auth, log);
+    log(`Updating ${service.name}: ${current ?? 'nothing'} → ${image}`);
+    await updateServiceImage(docker, info, image, ctx.auth);
+    const state = await watch(docker, info.ID, image, ctx.convergeTimeoutMs);
+    if (state.state === 'converged') {
+      log(`${service.name} converged: every task runs ${ctx.digest}`);
+      return { changed: true };
+    }
+    const reason = state.state === 'failed' ? state.reason : 'did not converge';
+    log(`${service.name} failed to update (${reason}); rolling back`);
+    await rollbackService(docker, await inspectService(docker, info.ID));
+    throw new DeployError(`${service.name}: ${reason} (rolled back)`);
+  },
+};
