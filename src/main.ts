@@ -3,21 +3,24 @@ import { Command } from 'commander';
 import { parsePools, readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { ConfigError, loadFlavourFile } from './config/load.js';
+import { readDeploySettings } from './deploy-deps.js';
 import { startDeployer } from './start.js';
 
 interface Roles {
   receiver: boolean;
   worker: boolean;
   pools?: string;
+  slack?: string;
 }
 
-async function run({ pools, ...roles }: Roles): Promise<void> {
+async function run({ pools, slack, ...roles }: Roles): Promise<void> {
   const servedPools = pools === undefined ? undefined : parsePools(pools, '--pools');
   const env = readEnv();
   const deployer = await startDeployer({
     env,
     flavour: resolveFlavour(env),
     probotEnv: process.env,
+    deploySettings: { ...readDeploySettings(), ...(slack ? { slackWebhookFile: slack } : {}) },
     ...roles,
     pools: servedPools,
   });
@@ -42,13 +45,17 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+const SLACK_HELP =
+  'file holding the Slack incoming-webhook URL (default $DEPLOYER_SLACK_WEBHOOK_FILE)';
+
 const program = new Command('deployer').description(
   'Continuous deployment of Docker services from GitHub',
 );
 program
   .command('start')
   .description('receiver and worker in one process')
-  .action(() => run({ receiver: true, worker: true }).catch(fail));
+  .option('--slack <file>', SLACK_HELP)
+  .action((opts: { slack?: string }) => run({ receiver: true, worker: true, ...opts }).catch(fail));
 program
   .command('serve')
   .description('receive webhooks and enqueue jobs (no builds)')
@@ -57,8 +64,9 @@ program
   .command('worker')
   .description('build and deploy jobs from the queues')
   .option('--pools <list>', 'build pools to serve, comma-separated (default $DEPLOYER_POOLS)')
-  .action((opts: { pools?: string }) =>
-    run({ receiver: false, worker: true, pools: opts.pools }).catch(fail),
+  .option('--slack <file>', SLACK_HELP)
+  .action((opts: { pools?: string; slack?: string }) =>
+    run({ receiver: false, worker: true, ...opts }).catch(fail),
   );
 program
   .command('check-config [file]')

@@ -5,6 +5,7 @@ import type { DeployerEnv } from './config/env.js';
 import type { Arch, Flavour } from './config/schema.js';
 import { createDeployDeps, readDeploySettings, type DeploySettings } from './deploy-deps.js';
 import { localDocker } from './exec/docker.js';
+import { branchHeads } from './github/branch-heads.js';
 import { installationTokens } from './github/installation-token.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
 import { startReceiver } from './receiver.js';
@@ -76,7 +77,9 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       },
       checks: { store: runtime.store, baseUrl: flavour.baseUrl, github },
       deploy,
+      catchUp: { ...runtime, head: branchHeads(probot) },
     });
+    await runtime.queues.scheduleCatchUp(env.catchUpMs);
     log.info({ flavour: flavour.name, pools }, 'worker started');
   }
 

@@ -14,6 +14,8 @@ export interface DeployerEnv {
   dockerHost?: string;
   /** How long a worker's hold on a job lasts without renewal: a killed worker's job is retried after it. */
   jobLockMs: number;
+  /** How often deployment branch heads are compared with what was deployed. */
+  catchUpMs: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
@@ -26,6 +28,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
     workDir: env.DEPLOYER_WORK_DIR ?? '/tmp/deployer',
     dockerHost: env.DOCKER_HOST || undefined,
     jobLockMs: positiveInt(env.DEPLOYER_JOB_LOCK_MS ?? '60000', 'DEPLOYER_JOB_LOCK_MS'),
+    catchUpMs: positiveInt(env.DEPLOYER_CATCH_UP_MS ?? '300000', 'DEPLOYER_CATCH_UP_MS'),
   };
 }
 

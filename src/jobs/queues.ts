@@ -11,6 +11,8 @@ export interface CheckJobData {
 
 export const CHECKS_QUEUE = 'checks';
 export const DEPLOY_QUEUE = 'deploy';
+export const CONTROL_QUEUE = 'control';
+export const CATCH_UP = 'catch-up';
 export const CANCEL_EVENT = 'cancel';
 const WEEK = 7 * 24 * 3600;
 
@@ -37,12 +39,15 @@ export class Queues {
   private readonly cancels = new Map<Arch, QueueEventsProducer>();
   readonly checks: Queue<CheckJobData>;
   readonly deploy: Queue<DeployJobData>;
+  /** Housekeeping on a schedule: catching up missed webhooks. */
+  readonly control: Queue;
 
   constructor(
     private readonly connection: ConnectionOptions,
     readonly prefix: string,
   ) {
     this.checks = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix });
+    this.control = new Queue(CONTROL_QUEUE, { connection, prefix });
     this.deploy = new Queue<DeployJobData>(DEPLOY_QUEUE, {
       connection,
       prefix,
@@ -97,10 +102,23 @@ export class Queues {
     );
   }
 
+  /** Catch up missed webhooks now and then every `everyMs` (one schedule, whoever upserts it). */
+  async scheduleCatchUp(everyMs: number): Promise<void> {
+    await this.control.upsertJobScheduler(
+      CATCH_UP,
+      { every: everyMs, immediately: true },
+      {
+        name: CATCH_UP,
+        opts: { removeOnComplete: 100, removeOnFail: 100 },
+      },
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all([
       this.checks.close(),
       this.deploy.close(),
+      this.control.close(),
       ...[...this.builds.values()].map((q) => q.close()),
       ...[...this.cancels.values()].map((p) => p.close()),
     ]);

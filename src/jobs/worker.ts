@@ -6,7 +6,14 @@ import { processBuild, type BuildDeps } from './build.js';
 import { processCheckSync, type CheckDeps } from './checks.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { processDeploy, type DeployDeps } from './deploy.js';
-import { CANCEL_EVENT, CHECKS_QUEUE, DEPLOY_QUEUE, type CheckJobData } from './queues.js';
+import { catchUp, type CatchUpDeps } from './catch-up.js';
+import {
+  CANCEL_EVENT,
+  CHECKS_QUEUE,
+  CONTROL_QUEUE,
+  DEPLOY_QUEUE,
+  type CheckJobData,
+} from './queues.js';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
@@ -17,6 +24,7 @@ export interface WorkerOptions {
   checks: CheckDeps;
   /** Deploys run where the deploy credentials are; absent: this worker does not deploy. */
   deploy?: DeployDeps;
+  catchUp?: CatchUpDeps;
   /** Builds at once per pool; the machine's cores are shared by all of them. */
   buildConcurrency?: number;
   /** A killed worker's job is taken up again by another worker after about this long. */
@@ -96,6 +104,23 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       log.info({ jobId: job.id, result }, 'deploy finished'),
     );
     closers.push(() => deploys.close());
+  }
+
+  if (opts.catchUp) {
+    const catchUpDeps = opts.catchUp;
+    const control = new Worker(CONTROL_QUEUE, () => catchUp(catchUpDeps), {
+      connection,
+      prefix,
+      ...locking,
+    });
+    control.on('error', (err) => log.error({ err }, 'control worker error'));
+    control.on('completed', (_job, started: string[]) => {
+      if (started.length) log.info({ started }, 'caught up missed webhooks');
+    });
+    control.on('failed', (job, err) =>
+      log.warn({ jobId: job?.id, reason: err.message }, 'catch-up failed'),
+    );
+    closers.push(() => control.close());
   }
 
   return {

@@ -404,6 +404,7 @@ describe('readEnv', () => {
       workDir: '/tmp/deployer',
       dockerHost: undefined,
       jobLockMs: 60_000,
+      catchUpMs: 300_000,
     });
   });
 
@@ -418,6 +419,7 @@ describe('readEnv', () => {
         DEPLOYER_WORK_DIR: '/var/lib/deployer',
         DOCKER_HOST: '',
         DEPLOYER_JOB_LOCK_MS: '5000',
+        DEPLOYER_CATCH_UP_MS: '60000',
       }),
     ).toEqual({
       redisUrl: 'redis://redis:6379/2',
@@ -428,6 +430,7 @@ describe('readEnv', () => {
       workDir: '/var/lib/deployer',
       dockerHost: undefined,
       jobLockMs: 5_000,
+      catchUpMs: 60_000,
     });
     expect(readEnv({ DEPLOYER_CONFIG: '/etc/d.yml', DOCKER_HOST: 'unix:///d.sock' })).toMatchObject(
       { configFile: '/etc/d.yml', dockerHost: 'unix:///d.sock' },
