@@ -3,7 +3,10 @@ import { Command } from 'commander';
 import { parsePools, readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { ConfigError, loadFlavourFile } from './config/load.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readDeploySettings } from './deploy-deps.js';
+import { builtInFlavours } from './deployers/index.js';
+import { renderServicesDoc } from './docs/services-doc.js';
 import { startDeployer } from './start.js';
 
 interface Roles {
@@ -76,6 +79,26 @@ program
       const flavour = file ? loadFlavourFile(file) : resolveFlavour(readEnv());
       const builds = flavour.repos.reduce((n, r) => n + r.builds.length, 0);
       console.log(`${flavour.name}: ${flavour.repos.length} repositories, ${builds} builds: OK`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('docs')
+  .description('render doc/services.md from the built-in flavours')
+  .option('--output <file>', 'where to write it', 'doc/services.md')
+  .option('--check', 'exit 1 when the file differs from what would be written')
+  .action((opts: { output: string; check?: boolean }) => {
+    try {
+      const text = renderServicesDoc(
+        Object.keys(builtInFlavours).map((name) => resolveFlavour({ flavourName: name })),
+      );
+      if (!opts.check) return writeFileSync(opts.output, text);
+      const current = existsSync(opts.output) ? readFileSync(opts.output, 'utf8') : '';
+      if (current === text) return console.log(`${opts.output} is up to date`);
+      console.error(`${opts.output} is stale: run \`deployer docs\` and commit it`);
+      process.exit(1);
     } catch (err) {
       fail(err);
     }
