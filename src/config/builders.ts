@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type {
+  ArgSource,
   Arch,
   BuildInput,
   deploymentSchema,
@@ -35,6 +36,7 @@ export function docker(
     archs?: Arch[];
     options?: {
       buildArgs?: string[];
+      argsFrom?: ArgSource[];
       includeGit?: boolean;
       target?: string | null;
       ulimits?: string[];
@@ -69,3 +71,16 @@ export function unikernel(
 
 /** Build options the original spells `include_git`. */
 export const includeGit = { includeGit: true } as const;
+
+/** A build argument set to the head commit of another repository's branch. */
+export const headOf = (arg: string, repo: string, branch: string): ArgSource => ({
+  arg,
+  head: { repo, branch },
+});
+
+/** A service running an image built elsewhere, redeployed when its digest changes. */
+export const upstream = (
+  image: string,
+  everyDays: number,
+  services: ServiceInput[],
+): NonNullable<FlavourInput['upstreams']>[number] => ({ image, everyDays, services });

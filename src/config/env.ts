@@ -46,7 +46,7 @@ export function parsePools(text: string, source: string): Arch[] {
   return pools as Arch[];
 }
 
-function positiveInt(text: string, source: string): number {
+export function positiveInt(text: string, source: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0)
     throw new ConfigError(`${source}: expected a positive whole number, got "${text}"`);

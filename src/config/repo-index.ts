@@ -19,9 +19,22 @@ export type RepoIndex = ReadonlyMap<string, RepoEntry>;
 
 /** The part of a build that decides what is built (deployments do not). */
 function buildIdentity(build: Build): unknown {
-  return build.kind === 'docker'
-    ? { kind: build.kind, dockerfile: build.dockerfile, archs: build.archs, options: build.options }
-    : { kind: build.kind, dockerfile: build.dockerfile, target: build.target, args: build.args };
+  if (build.kind === 'unikernel') {
+    return {
+      kind: build.kind,
+      dockerfile: build.dockerfile,
+      target: build.target,
+      args: build.args,
+    };
+  }
+  // Keys stay what they were for builds that take no arguments from elsewhere.
+  const { argsFrom, ...options } = build.options;
+  return {
+    kind: build.kind,
+    dockerfile: build.dockerfile,
+    archs: build.archs,
+    options: argsFrom.length ? build.options : options,
+  };
 }
 
 export function specLabel(build: Build): string {

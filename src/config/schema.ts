@@ -47,8 +47,29 @@ const ulimit = z
 
 export const archSchema = z.enum(ARCHS);
 
+const argName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a build argument name');
+
+/**
+ * A build argument whose value is the head commit of another repository's branch
+ * (the original's OPAM_REPO_GIT_SHA) or the digest of an image (OPAM_ARCHIVE_SHA);
+ * when it changes, the build runs again.
+ */
+export const argSourceSchema = z.union([
+  z.strictObject({
+    arg: argName,
+    head: z.strictObject({
+      repo: z
+        .string()
+        .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'owner/name'),
+      branch: branchName,
+    }),
+  }),
+  z.strictObject({ arg: argName, image: imageRef }),
+]);
+
 export const dockerOptionsSchema = z.strictObject({
   buildArgs: z.array(buildArg).default([]),
+  argsFrom: z.array(argSourceSchema).default([]),
   includeGit: z.boolean().default(false),
   target: z
     .string()
@@ -83,6 +104,7 @@ export const dockerBuildSchema = z.strictObject({
   archs: z.array(archSchema).min(1).default(['linux-x86_64']),
   options: dockerOptionsSchema.default({
     buildArgs: [],
+    argsFrom: [],
     includeGit: false,
     target: null,
     ulimits: [],
@@ -90,12 +112,30 @@ export const dockerBuildSchema = z.strictObject({
   deployments: z.array(deploymentSchema).default([]),
 });
 
+const sshDestination = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]{1,5})?$/, 'an ssh destination');
+
+/** Where a VM host keeps unikernels and how it restarts one (`{name}` is replaced). */
+export const unikernelHostSchema = z.strictObject({
+  directory: z
+    .string()
+    .regex(/^\/(?!.*(^|\/)\.\.(\/|$))[-A-Za-z0-9_./]*$/, 'an absolute directory')
+    .default('/srv/unikernels'),
+  restart: z.array(z.string().max(500)).min(1).default(['mirage-redeploy', '{name}']),
+});
+
+/** A service that runs an image built elsewhere, redeployed when the image's digest changes. */
+export const upstreamSchema = z.strictObject({
+  image: imageRef,
+  everyDays: z.number().positive().max(366).default(7),
+  services: z.array(serviceSchema).min(1),
+});
+
 export const unikernelDeploymentSchema = z.strictObject({
   branch: branchName,
   service: unikernelName,
-  host: z
-    .string()
-    .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]{1,5})?$/, 'an ssh destination'),
+  host: sshDestination,
 });
 
 export const unikernelBuildSchema = z.strictObject({
@@ -128,6 +168,8 @@ export const flavourSchema = z.strictObject({
     .default([]),
   stagingRepo: imageRef.default('127.0.0.1:5000/staging'),
   repos: z.array(repoSchema),
+  unikernelHosts: z.record(sshDestination, unikernelHostSchema).default({}),
+  upstreams: z.array(upstreamSchema).default([]),
 });
 
 export type Arch = z.infer<typeof archSchema>;
@@ -144,6 +186,9 @@ export type BuildInput =
   | z.input<typeof unikernelBuildSchema>;
 export type Repo = z.infer<typeof repoSchema>;
 export type Flavour = z.infer<typeof flavourSchema>;
+export type ArgSource = z.infer<typeof argSourceSchema>;
+export type UnikernelHost = z.infer<typeof unikernelHostSchema>;
+export type Upstream = z.infer<typeof upstreamSchema>;
 /** What a flavour file or builder provides before defaults are filled in. */
 export type FlavourInput = Omit<z.input<typeof flavourSchema>, 'repos'> & {
   repos: (Omit<z.input<typeof repoSchema>, 'builds'> & { builds: BuildInput[] })[];

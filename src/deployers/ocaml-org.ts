@@ -1,16 +1,15 @@
-// Configured by later features, so left out of the data below:
-// - opam2web build args from heads of master: OPAM_REPO_GIT_SHA, BLOG_GIT_SHA, OPAM_GIT_SHA.
-// - opam2web's 360-minute build timeout (the original builds it on registry.ci.dev's engine).
-// - peertube: infra_peertube on watch.ocaml.org, chocobozzz/peertube:production-bookworm weekly.
-// - tarsnap backup: `./tarsnap-backup.sh` over ssh on watch.ocaml.org, monthly.
+// Not expressed here: opam2web's 360-minute build timeout (the original builds it on
+// registry.ci.dev's engine) and the monthly tarsnap backup over ssh on watch.ocaml.org.
 import {
   context,
   deployment,
   docker,
   flavour,
+  headOf,
   localEngine,
   repo,
   service,
+  upstream,
 } from '../config/builders.js';
 
 // The ocaml.org flavour of the original ocurrent-deployer (deploy.ci.ocaml.org).
@@ -53,6 +52,14 @@ export default flavour({
   repos: [
     repo('ocaml-opam', 'opam2web', [
       docker('Dockerfile', {
+        // Rebuilt whenever one of these heads moves.
+        options: {
+          argsFrom: [
+            headOf('OPAM_REPO_GIT_SHA', 'ocaml/opam-repository', 'master'),
+            headOf('BLOG_GIT_SHA', 'ocaml/platform-blog', 'master'),
+            headOf('OPAM_GIT_SHA', 'ocaml/opam', 'master'),
+          ],
+        },
         deployments: [
           deployment('live', 'registry.ci.dev/opam.ocaml.org:live', [
             service('infra_opam_live', opam4OcamlOrg),
@@ -182,6 +189,12 @@ export default flavour({
           ]),
         ],
       }),
+    ]),
+  ],
+  // Peertube is built upstream: pulled weekly and redeployed when its digest changes.
+  upstreams: [
+    upstream('chocobozzz/peertube:production-bookworm', 7, [
+      service('infra_peertube', context('watch.ocaml.org')),
     ]),
   ],
 });

@@ -31,6 +31,11 @@ function buildSection(build: Build): string[] {
     o.includeGit ? 'with .git' : '',
     ...o.buildArgs.map((a) => `\`${a}\``),
     ...o.ulimits.map((u) => `ulimit \`${u}\``),
+    ...o.argsFrom.map((a) =>
+      'head' in a
+        ? `\`${a.arg}\` = head of \`${a.head.repo}\` ${a.head.branch}`
+        : `\`${a.arg}\` = digest of \`${a.image}\``,
+    ),
   ].filter(Boolean);
   const head = `- \`${build.dockerfile}\` on arches: ${build.archs.map((a) => ARCH_NAMES[a]).join(', ')}${options.length ? ` (${options.join(', ')})` : ''}`;
   const deploys = build.deployments.flatMap((d) => [
@@ -62,6 +67,16 @@ export function renderServicesDoc(flavours: Flavour[]): string {
     for (const repo of flavour.repos) {
       lines.push(`### ${repo.owner}/${repo.name}`, '');
       for (const build of repo.builds) lines.push(...buildSection(build));
+    }
+    for (const u of flavour.upstreams) {
+      lines.push(
+        `### upstream image \`${u.image}\``,
+        '',
+        `- pulled every ${u.everyDays} days, redeployed when its digest changes`,
+        '  - services:',
+        ...u.services.map(serviceLine),
+        '',
+      );
     }
   }
   return `${lines

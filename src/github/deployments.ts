@@ -7,7 +7,7 @@ export interface DeploymentTarget {
 
 /** GitHub wants a URL; the config's uri is often a bare host[:port]. */
 export const environmentUrl = (uri: string | undefined): string | undefined =>
-  uri === undefined ? undefined : /^https?:\/\//.test(uri) ? uri : `https://${uri}`;
+  !uri ? undefined : /^https?:\/\//i.test(uri) ? uri : `https://${uri}`;
 
 /**
  * A GitHub Deployment for one service (environment = service name), marked

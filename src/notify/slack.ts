@@ -6,7 +6,11 @@ export type Notify = (text: string) => Promise<void>;
 
 /** Slack link markup: <url|label>. */
 export const slackLink = (url: string, label: string): string =>
-  `<${url}|${label.replace(/[<>|]/g, '')}>`;
+  `<${escape(url).replace(/\|/g, '%7C')}|${escape(label).replace(/\|/g, '¦')}>`;
+
+// Slack's control characters in message text: https://api.slack.com/reference/surfaces/formatting#escaping
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The original's message: "Deploy <commit> as <service>: <state>". */
 export function deployMessage(m: {

@@ -96,7 +96,9 @@ export class DeployStore {
     const key = this.lockKey(service);
     const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') return undefined;
-    const timer = setInterval(() => void this.redis.eval(EXTEND, 1, key, token, ttlMs), ttlMs / 3);
+    // A renewal that fails (Redis gone) lets the lock lapse; it must not crash the process.
+    const renew = () => this.redis.eval(EXTEND, 1, key, token, ttlMs).catch(() => undefined);
+    const timer = setInterval(renew, ttlMs / 3).unref();
     return {
       release: async () => {
         clearInterval(timer);

@@ -40,7 +40,7 @@ const base = () => ({
 const dockerDefaults = {
   kind: 'docker',
   archs: ['linux-x86_64'],
-  options: { buildArgs: [], includeGit: false, target: null, ulimits: [] },
+  options: { buildArgs: [], argsFrom: [], includeGit: false, target: null, ulimits: [] },
   deployments: [],
 };
 
@@ -55,6 +55,8 @@ describe('loadFlavourFile', () => {
       selfBranch: 'live-demo',
       admins: ['github:alice'],
       stagingRepo: '127.0.0.1:5000/staging',
+      unikernelHosts: {},
+      upstreams: [],
       repos: [
         {
           owner: 'acme',
@@ -64,7 +66,13 @@ describe('loadFlavourFile', () => {
               kind: 'docker',
               dockerfile: 'Dockerfile',
               archs: ['linux-x86_64', 'linux-arm64'],
-              options: { buildArgs: ['A=1'], includeGit: true, target: 'build', ulimits: [] },
+              options: {
+                buildArgs: ['A=1'],
+                argsFrom: [],
+                includeGit: true,
+                target: 'build',
+                ulimits: [],
+              },
               deployments: [
                 {
                   branch: 'live',
@@ -97,6 +105,8 @@ describe('loadFlavourFile', () => {
       baseUrl: 'https://deploy.example.org/',
       admins: ['github:bob'],
       stagingRepo: '127.0.0.1:5000/staging',
+      unikernelHosts: {},
+      upstreams: [],
       repos: [
         {
           owner: 'Acme',
@@ -269,6 +279,8 @@ describe('parseFlavour', () => {
       baseUrl: 'http://localhost:3000',
       admins: [],
       stagingRepo: '127.0.0.1:5000/staging',
+      unikernelHosts: {},
+      upstreams: [],
       repos: [
         { owner: 'acme', name: 'web', builds: [{ ...dockerDefaults, dockerfile: 'Dockerfile' }] },
       ],

@@ -207,9 +207,7 @@ describe('stagingRef', () => {
   });
 
   it('collapses runs of unsafe characters and strips leading dots and dashes', () => {
-    expect(stagingRef(STAGING, '../x', 'linux-x86_64')).toBe(
-      `${STAGING}:live-x-linux-x86_64`,
-    );
+    expect(stagingRef(STAGING, '../x', 'linux-x86_64')).toBe(`${STAGING}:live-x-linux-x86_64`);
     expect(stagingRef(STAGING, 'a;rm -rf /', 'linux-s390x')).toBe(
       `${STAGING}:live-a-rm--rf--linux-s390x`,
     );
