@@ -4,6 +4,7 @@ import { resolveFlavour } from './config/flavour.js';
 import { buildRepoIndex, type RepoIndex } from './config/repo-index.js';
 import type { Flavour } from './config/schema.js';
 import { Queues } from './jobs/queues.js';
+import { ArgStore } from './store/arg-store.js';
 import { CommitStore } from './store/commit-store.js';
 import { DeployStore } from './store/deploy-store.js';
 
@@ -16,6 +17,8 @@ export interface Runtime {
   queues: Queues;
   store: CommitStore;
   deploys: DeployStore;
+  /** Build arguments taken from elsewhere, as last seen per build spec. */
+  args: ArgStore;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export function createRuntime(env: DeployerEnv, flavour: Flavour = resolveFlavou
     queues,
     store: new CommitStore(redis, ns),
     deploys: new DeployStore(redis, ns),
+    args: new ArgStore(redis, ns),
     async close() {
       await queues.close();
       redis.disconnect();

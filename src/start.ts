@@ -5,7 +5,10 @@ import type { DeployerEnv } from './config/env.js';
 import type { Arch, Flavour } from './config/schema.js';
 import { createDeployDeps, readDeploySettings, type DeploySettings } from './deploy-deps.js';
 import { localDocker } from './exec/docker.js';
+import { argResolvers } from './github/arg-resolvers.js';
 import { branchHeads } from './github/branch-heads.js';
+import { resolveArgSources, watchArgSources } from './jobs/arg-sources.js';
+import { catchUp } from './jobs/catch-up.js';
 import { installationTokens } from './github/installation-token.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
 import { startReceiver } from './receiver.js';
@@ -50,7 +53,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
     const docker = localDocker(env.dockerHost);
     const repoToken = installationTokens(probot);
     const github = (id: number) => probot.auth(id);
-    const { deploy, stage } = createDeployDeps({
+    const { deploy, stage, registry } = createDeployDeps({
       settings: opts.deploySettings ?? readDeploySettings(opts.probotEnv),
       runtime,
       docker,
@@ -60,6 +63,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       repoToken,
       github,
     });
+    const resolvers = argResolvers(probot, registry, opts.probotEnv);
     workers = startWorkers({
       connection: runtime.redis,
       prefix: runtime.queues.prefix,
@@ -74,12 +78,17 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
         workDir: env.workDir,
         repoToken,
         stage,
+        args: { store: runtime.args, resolve: (sources) => resolveArgSources(sources, resolvers) },
       },
       checks: { store: runtime.store, baseUrl: flavour.baseUrl, github },
       deploy,
-      catchUp: { ...runtime, head: branchHeads(probot) },
+      control: {
+        'catch-up': () => catchUp({ ...runtime, head: branchHeads(probot) }),
+        'watch-args': () => watchArgSources({ ...runtime, resolvers }),
+      },
     });
-    await runtime.queues.scheduleCatchUp(env.catchUpMs);
+    await runtime.queues.schedule('catch-up', env.catchUpMs);
+    await runtime.queues.schedule('watch-args', env.catchUpMs);
     log.info({ flavour: flavour.name, pools }, 'worker started');
   }
 

@@ -52,3 +52,15 @@ export function positiveInt(text: string, source: string): number {
     throw new ConfigError(`${source}: expected a positive whole number, got "${text}"`);
   return n;
 }
+
+/**
+ * Where public repositories are read anonymously (`git ls-remote`, local mode):
+ * DEPLOYER_GIT_BASE_URL, else the GitHub Enterprise host, else GitHub's public host.
+ */
+export function gitBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DEPLOYER_GIT_BASE_URL) return env.DEPLOYER_GIT_BASE_URL.replace(/\/+$/, '');
+  if (env.GHE_HOST) return `${env.GHE_PROTOCOL ?? 'https'}://${env.GHE_HOST}`;
+  return PUBLIC_GIT_BASE_URL;
+}
+
+const PUBLIC_GIT_BASE_URL = 'https://github.com';

@@ -55,3 +55,19 @@ export async function fetchCommit(req: FetchRequest): Promise<void> {
   }
   await run(gitArgv.checkout(req.dir, req.sha), opts);
 }
+
+/** The commit `ref` (e.g. `refs/heads/master`) points to at `url`, read anonymously; undefined when there is no such ref. */
+export async function lsRemote(
+  url: string,
+  ref: string,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<string | undefined> {
+  const out = await run(gitArgv.lsRemote(url, ref), {
+    env: authEnv(),
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+  });
+  // Patterns match ref suffixes too (refs/heads/x/master): keep the exact one.
+  const line = out.split('\n').find((l) => l.split('\t')[1] === ref);
+  return line?.split('\t')[0];
+}

@@ -413,6 +413,30 @@ export class RegistryClient {
     return 'copied';
   }
 
+  /** A blob of the image's repository, streamed (layers can be large). */
+  async openBlob(
+    ref: ImageRef,
+    digest: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.send({
+      method: 'GET',
+      repo: ref,
+      url: `/v2/${ref.repository}/blobs/${digest}`,
+      action: 'pull',
+      scopes: [pullScope(ref)],
+      ok: [200],
+      transfer: true,
+      signal: opts.signal,
+    });
+    if (!res.body)
+      throw this.error(
+        { method: 'GET', repo: ref, url: `/v2/${ref.repository}/blobs/${digest}` },
+        'empty body',
+      );
+    return res.body;
+  }
+
   /** One request with auth: anonymous or cached first; on 401, answer the challenge and retry once. */
   private async send(req: Call): Promise<Response> {
     const url = req.url.startsWith('/') ? this.base(req.repo.registry) + req.url : req.url;

@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoKey, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
+import type { ArgSource } from '../config/schema.js';
 import { packContext } from '../exec/build-context.js';
 import { buildImage, type Docker } from '../exec/docker.js';
 import { CancelledError } from '../exec/errors.js';
@@ -9,7 +10,9 @@ import { fetchCommit } from '../exec/git.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import { platformOf } from '../plan/deploy-jobs.js';
 import type { BuildRecord } from '../plan/check-run-output.js';
+import type { ArgStore } from '../store/arg-store.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
+import { argSourcesOf } from './arg-sources.js';
 import { cancelReason, describeFailure, isRetryable } from './errors.js';
 import { JobLog } from './job-log.js';
 import { stageImage, type StageDeps } from './stage.js';
@@ -25,6 +28,11 @@ export interface BuildDeps {
   repoToken: (installationId: number) => Promise<string | undefined>;
   /** Pushing to the staging repository; absent on workers that only check builds. */
   stage?: StageDeps;
+  /** Build arguments taken from elsewhere (`argsFrom`): the values last seen, and how to read them. */
+  args?: {
+    store: ArgStore;
+    resolve: (sources: readonly ArgSource[]) => Promise<Record<string, string>>;
+  };
 }
 
 export const imageTag = (spec: BuildSpec, data: BuildJobData): string =>
@@ -48,6 +56,27 @@ function buildInputs(spec: BuildSpec) {
     target: b.kind === 'docker' ? b.options.target : null,
     includeGit: b.kind === 'docker' && b.options.includeGit,
   };
+}
+
+/** The values of the spec's `argsFrom`, as last stored; read and stored now when there are none yet. */
+async function argsFromElsewhere(
+  deps: BuildDeps,
+  spec: BuildSpec,
+  log: JobLog,
+): Promise<Record<string, string>> {
+  const sources = argSourcesOf(spec);
+  if (!sources.length) return {};
+  if (!deps.args) {
+    log.line(
+      `Build arguments left unset (this worker cannot read them): ${sources.map((s) => s.arg).join(', ')}`,
+    );
+    return {};
+  }
+  const stored = await deps.args.store.values(spec.key);
+  if (sources.every((s) => s.arg in stored)) return stored;
+  const values = await deps.args.resolve(sources);
+  await deps.args.store.setValues(spec.key, values);
+  return values;
 }
 
 /** The build job: fetch the commit, build it on the local engine, record the outcome. */
@@ -102,11 +131,13 @@ export async function processBuild(
       token: await deps.repoToken(data.installationId),
       signal,
     });
+    const fromElsewhere = await argsFromElsewhere(deps, spec, log);
+    for (const [arg, value] of Object.entries(fromElsewhere)) log.line(`Using ${arg}=${value}`);
     log.line(`Building ${inputs.dockerfile} for ${platformOf(data.pool)}`);
     const result = await buildImage(deps.docker, {
       context: packContext(dir, { includeGit: inputs.includeGit }),
       dockerfile: inputs.dockerfile,
-      buildArgs: inputs.buildArgs,
+      buildArgs: { ...inputs.buildArgs, ...fromElsewhere },
       target: inputs.target,
       platform: platformOf(data.pool),
       ulimits: inputs.ulimits,

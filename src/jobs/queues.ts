@@ -12,7 +12,6 @@ export interface CheckJobData {
 export const CHECKS_QUEUE = 'checks';
 export const DEPLOY_QUEUE = 'deploy';
 export const CONTROL_QUEUE = 'control';
-export const CATCH_UP = 'catch-up';
 export const CANCEL_EVENT = 'cancel';
 const WEEK = 7 * 24 * 3600;
 
@@ -102,15 +101,12 @@ export class Queues {
     );
   }
 
-  /** Catch up missed webhooks now and then every `everyMs` (one schedule, whoever upserts it). */
-  async scheduleCatchUp(everyMs: number): Promise<void> {
+  /** Runs the control task `name` now and then every `everyMs` (one schedule, whoever upserts it). */
+  async schedule(name: string, everyMs: number): Promise<void> {
     await this.control.upsertJobScheduler(
-      CATCH_UP,
+      name,
       { every: everyMs, immediately: true },
-      {
-        name: CATCH_UP,
-        opts: { removeOnComplete: 100, removeOnFail: 100 },
-      },
+      { name, opts: { removeOnComplete: 100, removeOnFail: 100 } },
     );
   }
 

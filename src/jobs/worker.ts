@@ -1,4 +1,4 @@
-import { QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
+import { QueueEvents, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Arch } from '../config/schema.js';
 import { buildQueueName, type BuildJobData } from '../plan/build-jobs.js';
@@ -6,7 +6,6 @@ import { processBuild, type BuildDeps } from './build.js';
 import { processCheckSync, type CheckDeps } from './checks.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { processDeploy, type DeployDeps } from './deploy.js';
-import { catchUp, type CatchUpDeps } from './catch-up.js';
 import {
   CANCEL_EVENT,
   CHECKS_QUEUE,
@@ -24,7 +23,8 @@ export interface WorkerOptions {
   checks: CheckDeps;
   /** Deploys run where the deploy credentials are; absent: this worker does not deploy. */
   deploy?: DeployDeps;
-  catchUp?: CatchUpDeps;
+  /** Scheduled housekeeping, by job name (catch-up, watch-args, upstream checks). */
+  control?: Record<string, () => Promise<unknown>>;
   /** Builds at once per pool; the machine's cores are shared by all of them. */
   buildConcurrency?: number;
   /** A killed worker's job is taken up again by another worker after about this long. */
@@ -106,19 +106,24 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     closers.push(() => deploys.close());
   }
 
-  if (opts.catchUp) {
-    const catchUpDeps = opts.catchUp;
-    const control = new Worker(CONTROL_QUEUE, () => catchUp(catchUpDeps), {
-      connection,
-      prefix,
-      ...locking,
-    });
+  const tasks = opts.control ?? {};
+  if (Object.keys(tasks).length) {
+    const control = new Worker(
+      CONTROL_QUEUE,
+      async (job) => {
+        const task = tasks[job.name];
+        if (!task) throw new UnrecoverableError(`no scheduled task named ${job.name}`);
+        return task();
+      },
+      { connection, prefix, ...locking },
+    );
     control.on('error', (err) => log.error({ err }, 'control worker error'));
-    control.on('completed', (_job, started: string[]) => {
-      if (started.length) log.info({ started }, 'caught up missed webhooks');
+    control.on('completed', (job, result: unknown) => {
+      if (Array.isArray(result) ? result.length : result)
+        log.info({ task: job.name, result }, 'scheduled task done');
     });
     control.on('failed', (job, err) =>
-      log.warn({ jobId: job?.id, reason: err.message }, 'catch-up failed'),
+      log.warn({ task: job?.name, reason: err.message }, 'scheduled task failed'),
     );
     closers.push(() => control.close());
   }
