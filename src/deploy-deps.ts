@@ -1,14 +1,21 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { positiveInt } from './config/env.js';
 import { dockerConfigDir, resolveDockerContext } from './exec/docker-context.js';
 import { dockerForEndpoint, type Docker, type EngineAuth } from './exec/docker.js';
 import { fetchCommit } from './exec/git.js';
 import { isInsecureRegistry, parseImageRef, parseRegistryList } from './exec/image-ref.js';
 import { readRegistryCredentials } from './exec/registry-credentials.js';
-import { RegistryClient } from './exec/registry.js';
+import { RegistryClient, RegistryError, refusedMessage } from './exec/registry.js';
 import { run } from './exec/run.js';
-import { sshConnectConfig, sshExec, sshSettings, type SshSettings } from './exec/ssh.js';
+import {
+  sshConnectConfig,
+  sshErrorFor,
+  sshExec,
+  sshSettings,
+  type SshSettings,
+} from './exec/ssh.js';
 import type { DeployDeps } from './jobs/deploy.js';
 import type { StageDeps } from './jobs/stage.js';
 import type { Octokit } from './github/check-runs.js';
@@ -35,7 +42,10 @@ export function readDeploySettings(env: NodeJS.ProcessEnv = process.env): Deploy
     registryPasswordFile: env.DEPLOYER_REGISTRY_PASSWORD_FILE || undefined,
     insecureRegistries: parseRegistryList(env.DEPLOYER_INSECURE_REGISTRIES),
     slackWebhookFile: env.DEPLOYER_SLACK_WEBHOOK_FILE || undefined,
-    convergeTimeoutMs: Number(env.DEPLOYER_CONVERGE_TIMEOUT_MS || 300_000),
+    convergeTimeoutMs: positiveInt(
+      env.DEPLOYER_CONVERGE_TIMEOUT_MS || '300000',
+      'DEPLOYER_CONVERGE_TIMEOUT_MS',
+    ),
     ssh: sshSettings(env),
   };
 }
@@ -52,7 +62,11 @@ export interface DeployWiring {
 }
 
 /** Connects the deploy and staging steps to the registry, the engines, git, GitHub and Slack. */
-export function createDeployDeps(w: DeployWiring): { deploy: DeployDeps; stage: StageDeps } {
+export function createDeployDeps(w: DeployWiring): {
+  deploy: DeployDeps;
+  stage: StageDeps;
+  registry: RegistryClient;
+} {
   const { settings, runtime } = w;
   const credentials = (registry: string) =>
     readRegistryCredentials(registry, {
@@ -85,21 +99,27 @@ export function createDeployDeps(w: DeployWiring): { deploy: DeployDeps; stage: 
     },
     engine: (context) => {
       const endpoint = resolveDockerContext(context, settings.dockerConfigDir);
-      const docker = dockerForEndpoint(
-        endpoint,
-        () =>
-          sshConnectConfig(
-            (endpoint as { target: Parameters<typeof sshConnectConfig>[0] }).target,
-            settings.ssh,
-          ),
-        w.dockerHost,
+      if (endpoint.kind !== 'ssh') {
+        const docker = dockerForEndpoint(
+          endpoint,
+          () => {
+            throw new Error('not an SSH endpoint');
+          },
+          w.dockerHost,
+        );
+        const shell: EngineShell = (argv, stdin) =>
+          run(argv, { input: stdin, env: localDockerEnv(endpoint, w.dockerHost) });
+        return { docker, shell };
+      }
+      // One config for every connection, so a refused host key can be told apart from
+      // other failures (it remembers why it refused) and reported as ssh.ts words it.
+      const config = sshConnectConfig(endpoint.target, settings.ssh);
+      const docker = dockerForEndpoint(endpoint, () => config, w.dockerHost);
+      explainConnectionFailures(docker, (err) =>
+        sshErrorFor(err, endpoint.target, settings.ssh, config),
       );
-      const shell: EngineShell =
-        endpoint.kind === 'ssh'
-          ? async (argv, stdin) =>
-              (await sshExec(endpoint.target, argv, { settings: settings.ssh, stdin })).stdout
-          : (argv, stdin) =>
-              run(argv, { input: stdin, env: localDockerEnv(endpoint, w.dockerHost) });
+      const shell: EngineShell = async (argv, stdin) =>
+        (await sshExec(endpoint.target, argv, { settings: settings.ssh, stdin })).stdout;
       return { docker, shell };
     },
     readFile: async (data, path) => {
@@ -128,8 +148,44 @@ export function createDeployDeps(w: DeployWiring): { deploy: DeployDeps; stage: 
     queues: runtime.queues,
     stagingRepo: runtime.flavour.stagingRepo,
     engineAuth,
+    refused: async (image, status) => {
+      const ref = parseImageRef(image);
+      const message = refusedMessage({
+        registry: ref.registry,
+        repository: ref.repository,
+        action: 'push',
+        status,
+        credentials: await credentials(ref.registry),
+        dockerConfigFile: join(settings.dockerConfigDir, 'config.json'),
+      });
+      return new RegistryError(message, {
+        registry: ref.registry,
+        method: 'PUT',
+        path: `/v2/${ref.repository}/manifests/${ref.tag ?? 'latest'}`,
+        status,
+      });
+    },
   };
-  return { deploy, stage };
+  return { deploy, stage, registry };
+}
+
+/**
+ * dockerode over SSH fails with ssh2's bare errors ("Host denied (verification failed)",
+ * "connect ECONNREFUSED …"), which name neither the host nor what to do, and which the
+ * deploy job would retry even when only an operator can help (a changed host key).
+ * Connection failures (ssh2 errors carry a `level`) become `SshError`s; the engine's own
+ * answers (HTTP errors, with a `statusCode`) pass through unchanged.
+ */
+function explainConnectionFailures(docker: Docker, explain: (err: Error) => Error): void {
+  type Dial = (options: unknown, callback: (err: unknown, data?: unknown) => void) => unknown;
+  const modem = docker.modem as unknown as { dial: Dial };
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) =>
+    dial(options, (err, data) => {
+      const connection =
+        err instanceof Error && typeof (err as { level?: unknown }).level === 'string';
+      callback(connection ? explain(err) : err, data);
+    });
 }
 
 function localDockerEnv(

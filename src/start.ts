@@ -9,6 +9,8 @@ import { argResolvers } from './github/arg-resolvers.js';
 import { branchHeads } from './github/branch-heads.js';
 import { resolveArgSources, watchArgSources } from './jobs/arg-sources.js';
 import { catchUp } from './jobs/catch-up.js';
+import { everyMs, upstreamSchedulerId, upstreamTasks } from './jobs/upstream.js';
+import { createUpstreamDeps } from './upstream-deps.js';
 import { installationTokens } from './github/installation-token.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
 import { startReceiver } from './receiver.js';
@@ -85,10 +87,13 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       control: {
         'catch-up': () => catchUp({ ...runtime, head: branchHeads(probot) }),
         'watch-args': () => watchArgSources({ ...runtime, resolvers }),
+        ...upstreamTasks(createUpstreamDeps(runtime, deploy, registry), flavour.upstreams, log),
       },
     });
     await runtime.queues.schedule('catch-up', env.catchUpMs);
     await runtime.queues.schedule('watch-args', env.catchUpMs);
+    for (const u of flavour.upstreams)
+      await runtime.queues.schedule(upstreamSchedulerId(u), everyMs(u));
     log.info({ flavour: flavour.name, pools }, 'worker started');
   }
 

@@ -1,5 +1,6 @@
 import type { BuildSpec } from '../config/repo-index.js';
 import { pushImage, type Docker, type EngineAuth } from '../exec/docker.js';
+import { EngineError } from '../exec/errors.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import { branchOf } from '../plan/commit-event.js';
 import {
@@ -17,6 +18,20 @@ export interface StageDeps {
   queues: Queues;
   stagingRepo: string;
   engineAuth: (image: string) => Promise<EngineAuth | undefined>;
+  /**
+   * The error for a push the registry refused (401: no or wrong credentials, 403: no
+   * access), saying which credentials to provide; final, as a retry cannot help.
+   */
+  refused?: (image: string, status: 401 | 403) => Promise<Error>;
+}
+
+/** The engine reports a registry's refusal only as words in the push's progress stream. */
+function refusal(err: unknown): 401 | 403 | undefined {
+  if (!(err instanceof EngineError)) return undefined;
+  if (/\b(denied|forbidden)\b/i.test(err.message)) return 403;
+  if (/no basic auth credentials|unauthorized|authentication required/i.test(err.message))
+    return 401;
+  return undefined;
 }
 
 /**
@@ -41,13 +56,20 @@ export async function stageImage(
       ref.slice(ref.lastIndexOf(':') + 1),
     ];
     log(`Pushing ${ref}`);
-    const digest = await pushImage(
-      deps.docker,
-      localTag,
-      { repository, tag },
-      await deps.engineAuth(ref),
-      log,
-    );
+    let digest: string;
+    try {
+      digest = await pushImage(
+        deps.docker,
+        localTag,
+        { repository, tag },
+        await deps.engineAuth(ref),
+        log,
+      );
+    } catch (err) {
+      const status = refusal(err);
+      if (status && deps.refused) throw await deps.refused(ref, status);
+      throw err;
+    }
     log(`Pushed ${ref} (${digest})`);
     staged ??= { ref, digest };
   }

@@ -13,7 +13,6 @@ import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harn
 import { pushPayload, type RepoRef } from '../helpers/payloads.js';
 import {
   busybox,
-  createService,
   docker,
   pushInitialImage,
   REGISTRY,
@@ -28,7 +27,6 @@ const AUTH_USER = process.env.TEST_AUTH_REGISTRY_USER ?? 'deployer';
 const AUTH_PASSWORD = process.env.TEST_AUTH_REGISTRY_PASSWORD ?? 'deployer-test-password';
 const CLOSED_PORT = 2299;
 
-type Status = { state?: string; description?: string };
 type CheckRun = {
   status?: string;
   conclusion?: string;
@@ -80,7 +78,7 @@ class Scenario {
   initialImage = '';
 
   constructor(
-    private readonly git: GitServer,
+    git: GitServer,
     private readonly opts: {
       context: string;
       settings: DeploySettings;
@@ -89,7 +87,11 @@ class Scenario {
     },
   ) {
     this.repo = git.createRepo('acme', this.repoName);
-    this.where = { owner: 'acme', name: this.repoName, cloneUrl: git.cloneUrl('acme', this.repoName) };
+    this.where = {
+      owner: 'acme',
+      name: this.repoName,
+      cloneUrl: git.cloneUrl('acme', this.repoName),
+    };
     this.target = `${opts.targetRegistry ?? REGISTRY}/acme/${this.id}:live`;
   }
 
@@ -98,7 +100,7 @@ class Scenario {
   }
 
   async start(): Promise<this> {
-    createService(this.service, pushInitialImage(`acme/${this.id}-initial`));
+    createQuickService(this.service, pushInitialImage(`acme/${this.id}-initial`));
     this.initialImage = serviceImage(this.service);
     this.h = await startHarness(
       {
@@ -194,6 +196,27 @@ class Scenario {
   }
 }
 
+/**
+ * As helpers/swarm.ts's createService, but old tasks are stopped after 1 s: busybox
+ * `sleep` as PID 1 ignores SIGTERM, and each update would otherwise wait out Docker's 10 s.
+ */
+function createQuickService(name: string, image: string): void {
+  docker(
+    'service',
+    'create',
+    '--detach',
+    '--name',
+    name,
+    '--update-monitor',
+    '2s',
+    '--update-failure-action',
+    'pause',
+    '--stop-grace-period',
+    '1s',
+    image,
+  );
+}
+
 /** A known_hosts file whose key for the test sshd is some other host's. */
 function wrongKnownHosts(): string {
   const dir = mkdtempSync(join(tmpdir(), 'deployer-kh-'));
@@ -274,9 +297,7 @@ describe('deploy failures', () => {
 
   it('host key changed: refused naming the host and known_hosts; no retry; service untouched', async () => {
     const knownHosts = wrongKnownHosts();
-    const base = testDeploySettings(
-      dockerConfig({ keyhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
-    );
+    const base = testDeploySettings(dockerConfig({ keyhost: `ssh://root@127.0.0.1:${SSH_PORT}` }));
     const s = await scenario({
       context: 'keyhost',
       settings: { ...base, ssh: { ...base.ssh, knownHostsPath: knownHosts } },
@@ -307,9 +328,7 @@ describe('deploy failures', () => {
     const s = await scenario({
       context: 'testhost',
       stagingRegistry: AUTH_REGISTRY,
-      settings: testDeploySettings(
-        dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
-      ),
+      settings: testDeploySettings(dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` })),
     });
     const sha = await s.push('v1');
 
@@ -329,10 +348,17 @@ describe('deploy failures', () => {
     expect(text).toContain('config.json');
     expect(text).toMatch(/DEPLOYER_REGISTRY_USER and DEPLOYER_REGISTRY_PASSWORD_FILE/);
     // Failed once, for good: a refusal is not retried.
-    const [record] = await s.h.deployer.runtime.store.records(s.where.owner + '/' + s.repoName, sha);
+    const [record] = await s.h.deployer.runtime.store.records(
+      s.where.owner + '/' + s.repoName,
+      sha,
+    );
     expect(record).toMatchObject({ status: 'failure' });
-    const build = await s.h.deployer.runtime.queues.build('linux-x86_64').getJob(record.jobId);
-    expect(build?.attemptsMade).toBe(1);
+    const build = await waitFor('the build job to fail for good', async () => {
+      const j = await s.h.deployer.runtime.queues.build('linux-x86_64').getJob(record.jobId);
+      return j && (await j.getState()) === 'failed' ? j : undefined;
+    });
+    expect(build.attemptsMade).toBe(1);
+    expect(build.failedReason).toContain(`${AUTH_REGISTRY} refused the push (401)`);
     expect(await s.deployJobs()).toEqual([]);
     expect(s.log.deployments).toEqual([]);
     s.expectUntouched();
@@ -376,9 +402,7 @@ describe('deploy failures', () => {
   it('an image that fails to start is rolled back and reported with Docker’s reason', async () => {
     const s = await scenario({
       context: 'testhost',
-      settings: testDeploySettings(
-        dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
-      ),
+      settings: testDeploySettings(dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` })),
     });
     const sha = await s.push('broken', '["/bin/busybox", "false"]');
 
@@ -388,11 +412,15 @@ describe('deploy failures', () => {
       120_000,
     );
     expect(failure.sha).toBe(sha);
-    expect(failure.description).toMatch(/non-zero exit \(1\)/);
-    expect(failure.description).toMatch(/paused/);
     const [entry] = await s.history();
     expect(entry).toMatchObject({ sha, result: 'failure' });
-    expect(entry.error).toMatch(/rolled back/);
+    // Docker's own words: the update paused on a task that exited 1; then the rollback.
+    expect(entry.error).toMatch(
+      new RegExp(
+        `^Deploy failed: ${s.service}: update paused due to failure .*non-zero exit \\(1\\).*\\(rolled back\\)$`,
+      ),
+    );
+    expect(failure.description).toBe(entry.error!.slice(0, 140));
     // Docker's rollback finishes on its own; the service ends where it was.
     await waitFor(
       'the service back on its previous image',
@@ -417,19 +445,11 @@ describe('deploy failures', () => {
   it('a second push while a deploy runs: B is deployed once, A never after B', async () => {
     const s = await scenario({
       context: 'testhost',
-      settings: testDeploySettings(
-        dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
-      ),
+      settings: testDeploySettings(dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` })),
     });
     const a = await s.push('A');
-    // Wait until A is on its way: built, or its deploy started.
-    await waitFor('A to be building or deploying', async () => {
-      const records = await s.h.deployer.runtime.store.records(`acme/${s.repoName}`, a);
-      return records.some((r) => r.status === 'running' || r.status === 'success') ||
-        s.log.deployments.some((d) => d.sha === a)
-        ? true
-        : undefined;
-    });
+    // B comes while A's deploy runs: its Deployment exists, its service update is under way.
+    await waitFor('A’s deploy to start', () => s.log.deployments.find((d) => d.sha === a), 90_000);
     const b = await s.push('B', undefined, a);
 
     await waitFor(
