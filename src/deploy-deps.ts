@@ -141,6 +141,9 @@ export function createDeployDeps(w: DeployWiring): {
     notify: slackNotifier(settings.slackWebhookFile, w.log),
     convergeTimeoutMs: settings.convergeTimeoutMs,
     lockTtlMs: 60_000,
+    registry,
+    ssh: settings.ssh,
+    unikernelHosts: runtime.flavour.unikernelHosts,
   };
   const stage: StageDeps = {
     docker: w.docker,

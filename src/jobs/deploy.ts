@@ -1,16 +1,25 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { repoKey, type RepoIndex } from '../config/repo-index.js';
-import type { Arch, Deployment, Service } from '../config/schema.js';
+import { unikernelHostSchema, type Arch, type UnikernelHost } from '../config/schema.js';
 import type { EngineAuth } from '../exec/docker.js';
+import { parseImageRef } from '../exec/image-ref.js';
+import type { RegistryClient } from '../exec/registry.js';
+import type { SshSettings } from '../exec/ssh.js';
 import type { Octokit } from '../github/check-runs.js';
 import { setDeploymentStatus, startDeployment } from '../github/deployments.js';
 import { deployMessage, type Notify } from '../notify/slack.js';
 import { jobUrl } from '../plan/check-run-output.js';
-import { deploymentsFor, serviceKey, type DeployJobData } from '../plan/deploy-jobs.js';
+import {
+  deploymentsFor,
+  serviceKey,
+  unikernelDeploymentsFor,
+  type DeployJobData,
+} from '../plan/deploy-jobs.js';
 import type { CommitStore } from '../store/commit-store.js';
 import type { DeployEntry, DeployStore } from '../store/deploy-store.js';
 import { targets } from '../targets/index.js';
 import { DeployError, type DeployContext } from '../targets/target.js';
+import { deployUnikernel } from '../targets/unikernel.js';
 import { describeFailure, isRetryable } from './errors.js';
 import { JobLog } from './job-log.js';
 
@@ -31,12 +40,13 @@ export interface DeployDeps {
   notify: Notify;
   convergeTimeoutMs: number;
   lockTtlMs: number;
+  /** Unikernels: read from the registry, copied over SSH to the flavour's VM hosts. */
+  registry: RegistryClient;
+  ssh: SshSettings;
+  unikernelHosts: Record<string, UnikernelHost>;
 }
 
 const LOCK_RETRY_MS = 2_000;
-
-const commitUrl = (cloneUrl: string, sha: string) =>
-  `${cloneUrl.replace(/\.git$/, '')}/commit/${sha}`;
 
 /**
  * The deploy job: one manifest list per deployment of the branch, then each
@@ -63,6 +73,28 @@ export async function processDeploy(
     }
     const staged = await deps.deploys.staged(data.repo, data.sha, data.specKey);
     const failures: string[] = [];
+    for (const u of unikernelDeploymentsFor(spec.build, data.branch)) {
+      const image = `${staged[0].ref.replace(/:[^:/]+$/, '')}@${staged[0].digest}`;
+      const failure = await upgrade(deps, job, token, log, {
+        key: `unikernel:${u.host}/${u.service}`,
+        name: u.service,
+        image,
+        digest: staged[0].digest,
+        run: async (line) => {
+          await deployUnikernel({
+            name: u.service,
+            host: u.host,
+            hostConfig: deps.unikernelHosts[u.host] ?? unikernelHostSchema.parse({}),
+            image: parseImageRef(image),
+            registry: deps.registry,
+            ssh: deps.ssh,
+            log: line,
+          });
+          return { changed: true };
+        },
+      });
+      if (failure) failures.push(failure);
+    }
     for (const deployment of deploymentsFor(spec.build, data.branch)) {
       const digest = await deps.manifestList(
         deployment.target,
@@ -74,8 +106,26 @@ export async function processDeploy(
       log.line(
         `Wrote ${deployment.target} (${digest}) for ${staged.map((s) => s.pool).join(', ')}`,
       );
+      const image = `${deployment.target}@${digest}`;
       for (const service of deployment.services) {
-        const failure = await deployService(deps, job, token, log, { deployment, service, digest });
+        const failure = await upgrade(deps, job, token, log, {
+          key: serviceKey(service.context, service.name),
+          name: service.name,
+          uri: service.uri,
+          image,
+          digest,
+          run: async (line) =>
+            targets[service.kind].deploy({
+              service,
+              image,
+              digest,
+              auth: await deps.engineAuth(deployment.target),
+              ...deps.engine(service.context),
+              composeFile: service.compose ? await deps.readFile(data, service.compose) : undefined,
+              log: line,
+              convergeTimeoutMs: deps.convergeTimeoutMs,
+            }),
+        });
         if (failure) failures.push(failure);
       }
     }
@@ -96,29 +146,39 @@ async function isHead(deps: DeployDeps, data: DeployJobData): Promise<boolean> {
   return (await deps.store.heads(data.repo))[`refs/heads/${data.branch}`] === data.sha;
 }
 
-/** Deploys one service; returns a failure message, or nothing when it went well. */
-async function deployService(
+/** One thing to upgrade: a Swarm service, a stack, a compose project or a unikernel. */
+interface DeployUnit {
+  /** Lock and history key, unique per engine or host. */
+  key: string;
+  /** The GitHub environment and the name in messages. */
+  name: string;
+  uri?: string;
+  image: string;
+  digest: string;
+  run: (log: (line: string) => void) => Promise<{ changed: boolean }>;
+}
+
+/** Deploys one unit under its lock; returns a failure message, or nothing when it went well. */
+async function upgrade(
   deps: DeployDeps,
   job: Job<DeployJobData>,
   token: string | undefined,
   log: JobLog,
-  what: { deployment: Deployment; service: Service; digest: string },
+  unit: DeployUnit,
 ): Promise<string | undefined> {
   const { data } = job;
-  const { service, digest } = what;
-  const key = serviceKey(service.context, service.name);
-  const lock = await deps.deploys.lock(key, deps.lockTtlMs);
+  const lock = await deps.deploys.lock(unit.key, deps.lockTtlMs);
   if (!lock) {
-    log.line(`${key} is being deployed by another job; waiting`);
+    log.line(`${unit.key} is being deployed by another job; waiting`);
     await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
     throw new DelayedError();
   }
-  const image = `${what.deployment.target}@${digest}`;
   const logUrl = jobUrl(deps.baseUrl, job.id!);
+  const short = data.sha.slice(0, 7);
   const entry: DeployEntry = {
     sha: data.sha,
-    digest,
-    image,
+    digest: unit.digest,
+    image: unit.image,
     repo: data.repo,
     branch: data.branch,
     jobId: job.id!,
@@ -131,24 +191,19 @@ async function deployService(
   const status = async (state: 'success' | 'failure', description: string) => {
     if (octokit && deploymentId !== undefined)
       await setDeploymentStatus(octokit, { owner, repo }, deploymentId, state, {
-        uri: service.uri,
+        uri: unit.uri,
         logUrl,
         description,
       });
+    const commitUrl = `${data.cloneUrl.replace(/\.git$/, '')}/commit/${data.sha}`;
     await deps.notify(
-      deployMessage({
-        commitUrl: commitUrl(data.cloneUrl, data.sha),
-        sha: data.sha,
-        service: service.name,
-        state,
-        logUrl,
-      }),
+      deployMessage({ commitUrl, sha: data.sha, service: unit.name, state, logUrl }),
     );
   };
   try {
     if (!(await isHead(deps, data))) {
       log.line(
-        `${service.name}: ${data.sha.slice(0, 7)} is no longer the head of ${data.branch}: skipped (superseded)`,
+        `${unit.name}: ${short} is no longer the head of ${data.branch}: skipped (superseded)`,
       );
       return undefined;
     }
@@ -158,43 +213,27 @@ async function deployService(
         { owner, repo },
         {
           sha: data.sha,
-          environment: service.name,
-          uri: service.uri,
+          environment: unit.name,
+          uri: unit.uri,
           logUrl,
-          description: `Deploying ${data.sha.slice(0, 7)} to ${service.name}`,
+          description: `Deploying ${short} to ${unit.name}`,
         },
       );
     }
     // Written before the update: a deployer updating itself is replaced mid-job.
-    await deps.deploys.record(key, entry);
-    const engine = deps.engine(service.context);
-    const composeFile = service.compose ? await deps.readFile(data, service.compose) : undefined;
-    const outcome = await targets[service.kind].deploy({
-      service,
-      image,
-      digest,
-      auth: await deps.engineAuth(what.deployment.target),
-      ...engine,
-      composeFile,
-      log: (line) => log.line(line),
-      convergeTimeoutMs: deps.convergeTimeoutMs,
-    });
-    await deps.deploys.record(key, {
+    await deps.deploys.record(unit.key, entry);
+    const outcome = await unit.run((line) => log.line(line));
+    await deps.deploys.record(unit.key, {
       ...entry,
       result: outcome.changed ? 'success' : 'unchanged',
       finishedAt: Date.now(),
     });
-    await status(
-      'success',
-      outcome.changed
-        ? `Deployed ${data.sha.slice(0, 7)}`
-        : `Already running ${data.sha.slice(0, 7)}`,
-    );
+    await status('success', outcome.changed ? `Deployed ${short}` : `Already running ${short}`);
     return undefined;
   } catch (err) {
     const reason = describeFailure(err);
-    log.line(`${service.name}: ${reason}`);
-    await deps.deploys.record(key, {
+    log.line(`${unit.name}: ${reason}`);
+    await deps.deploys.record(unit.key, {
       ...entry,
       result: 'failure',
       finishedAt: Date.now(),
@@ -202,7 +241,7 @@ async function deployService(
     });
     await status('failure', reason).catch(() => undefined);
     if (isRetryable(err)) throw err; // the machinery failed: retry the job
-    return `${service.name}: ${reason}`;
+    return `${unit.name}: ${reason}`;
   } finally {
     await lock.release();
   }

@@ -105,7 +105,7 @@ export class Queues {
   async schedule(name: string, everyMs: number): Promise<void> {
     await this.control.upsertJobScheduler(
       name,
-      { every: everyMs, immediately: true },
+      { every: everyMs }, // `every` schedules also run once right away
       { name, opts: { removeOnComplete: 100, removeOnFail: 100 } },
     );
   }

@@ -6,7 +6,9 @@ import { branchOf } from '../plan/commit-event.js';
 import {
   deployJobId,
   deploymentsFor,
+  deploysFrom,
   stagingRef,
+  unikernelStagingRef,
   type DeployJobData,
 } from '../plan/deploy-jobs.js';
 import type { DeployStore } from '../store/deploy-store.js';
@@ -46,11 +48,14 @@ export async function stageImage(
   log: (line: string) => void,
 ): Promise<void> {
   const branch = branchOf(data.ref);
-  if (!branch || spec.build.kind !== 'docker') return;
-  const deployments = deploymentsFor(spec.build, branch);
+  if (!branch || !deploysFrom(spec.build, branch)) return;
+  const build = spec.build;
+  const refs =
+    build.kind === 'docker'
+      ? deploymentsFor(build, branch).map((d) => stagingRef(deps.stagingRepo, d.target, data.pool))
+      : [unikernelStagingRef(deps.stagingRepo, build.target)];
   let staged: { ref: string; digest: string } | undefined;
-  for (const deployment of deployments) {
-    const ref = stagingRef(deps.stagingRepo, deployment.target, data.pool);
+  for (const ref of refs) {
     const [repository, tag] = [
       ref.slice(0, ref.lastIndexOf(':')),
       ref.slice(ref.lastIndexOf(':') + 1),
@@ -78,7 +83,8 @@ export async function stageImage(
   const pools = new Set(
     (await deps.deploys.staged(data.repo, data.sha, spec.key)).map((s) => s.pool),
   );
-  if (!spec.build.archs.every((a) => pools.has(a))) return;
+  const archs = build.kind === 'docker' ? build.archs : ['linux-x86_64'];
+  if (!archs.every((a) => pools.has(a))) return;
   const deploy: DeployJobData = {
     repo: data.repo,
     specKey: spec.key,

@@ -1,7 +1,7 @@
 import type { RepoEntry } from '../config/repo-index.js';
 import type { Arch } from '../config/schema.js';
 import { branchOf, type CommitEvent } from './commit-event.js';
-import { deploymentsFor } from './deploy-jobs.js';
+import { deploysFrom } from './deploy-jobs.js';
 
 /** What a build job carries: identities only; the worker looks up the spec and fetches tokens. */
 export interface BuildJobData {
@@ -39,8 +39,7 @@ export function planBuilds(entry: RepoEntry, commit: CommitEvent): PlannedBuild[
   const branch = branchOf(commit.ref);
   for (const spec of entry.specs) {
     const pools: Arch[] = spec.build.kind === 'docker' ? spec.build.archs : ['linux-x86_64'];
-    const stage =
-      !commit.fork && branch !== undefined && deploymentsFor(spec.build, branch).length > 0;
+    const stage = !commit.fork && branch !== undefined && deploysFrom(spec.build, branch);
     for (const pool of pools) {
       planned.push({
         queue: buildQueueName(pool),

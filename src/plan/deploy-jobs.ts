@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Arch, Build, Deployment } from '../config/schema.js';
+import type { Arch, Build, Deployment, UnikernelDeployment } from '../config/schema.js';
 
 /** A deploy of one build spec's image, built at `sha`, to the deployments of `branch`. */
 export interface DeployJobData {
@@ -15,6 +15,19 @@ export interface DeployJobData {
 export function deploymentsFor(build: Build, branch: string): Deployment[] {
   return build.kind === 'docker' ? build.deployments.filter((d) => d.branch === branch) : [];
 }
+
+/** The unikernel deployments of a build that follow `branch`. */
+export function unikernelDeploymentsFor(build: Build, branch: string): UnikernelDeployment[] {
+  return build.kind === 'unikernel' ? build.deployments.filter((d) => d.branch === branch) : [];
+}
+
+/** Whether a push to `branch` deploys this build, so its image must be staged. */
+export const deploysFrom = (build: Build, branch: string): boolean =>
+  deploymentsFor(build, branch).length > 0 || unikernelDeploymentsFor(build, branch).length > 0;
+
+/** Where a unikernel build is staged: `live-mirage-<target>`. */
+export const unikernelStagingRef = (stagingRepo: string, target: string): string =>
+  `${stagingRepo}:live-mirage-${target}`;
 
 const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 10);
 

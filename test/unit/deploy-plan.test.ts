@@ -68,13 +68,13 @@ const staging = (c: CommitEvent) =>
   planBuilds(entry, c).map((p) => ({ jobId: p.jobId, stage: p.data.stage }));
 
 describe('planBuilds: staging for deployment', () => {
-  it('stages the builds of specs with a docker deployment following the pushed branch', () => {
+  it('stages the builds of specs with a deployment following the pushed branch', () => {
     expect(staging(commit())).toEqual([
       { jobId: `build-${web.key}-${SHA}-linux-x86_64-stage`, stage: true },
       { jobId: `build-${web.key}-${SHA}-linux-arm64-stage`, stage: true },
       { jobId: `build-${worker.key}-${SHA}-linux-x86_64`, stage: undefined },
-      // Unikernels deploy differently: never staged, even on a branch they follow.
-      { jobId: `build-${mirage.key}-${SHA}-linux-x86_64`, stage: undefined },
+      // Unikernels are staged too: the deploy reads the .hvt from the staged image.
+      { jobId: `build-${mirage.key}-${SHA}-linux-x86_64-stage`, stage: true },
     ]);
   });
 
@@ -117,7 +117,7 @@ describe('planBuilds: staging for deployment', () => {
     expect(staged[0]).not.toBe(plain[0]);
     // Specs that do not stage keep the same id on either branch.
     expect(staged[2]).toBe(plain[2]);
-    expect(staged[3]).toBe(plain[3]);
+    expect(staged[3]).toBe(`${plain[3]}-stage`);
   });
 });
 
