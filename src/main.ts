@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { parsePools, readEnv } from './config/env.js';
+import { parsePools, positiveInt, readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { ConfigError, loadFlavourFile } from './config/load.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readDeploySettings } from './deploy-deps.js';
 import { builtInFlavours } from './deployers/index.js';
 import { renderServicesDoc } from './docs/services-doc.js';
+import { Gates, LEVELS, OPERATION_LEVELS, type Level, type Operation } from './jobs/gates.js';
+import { startLocal } from './local.js';
+import { redisConnection } from './runtime.js';
 import { startDeployer } from './start.js';
 
 interface Roles {
@@ -37,6 +40,45 @@ async function run({ pools, slack, ...roles }: Roles): Promise<void> {
   };
   process.on('SIGINT', (s) => void stop(s));
   process.on('SIGTERM', (s) => void stop(s));
+}
+
+function envFor(flavour?: string) {
+  const env = readEnv(flavour ? { ...process.env, DEPLOYER_FLAVOUR: flavour } : process.env);
+  return { env, flavour: resolveFlavour(env) };
+}
+
+async function runLocal(
+  repo: string | undefined,
+  opts: { flavour?: string; confirm?: string; poll: string },
+) {
+  if (opts.confirm !== undefined && !(LEVELS as readonly string[]).includes(opts.confirm)) {
+    throw new ConfigError(`--confirm: expected one of ${LEVELS.join(', ')}, got "${opts.confirm}"`);
+  }
+  const { env, flavour } = envFor(opts.flavour);
+  const local = await startLocal({
+    env,
+    flavour,
+    repo,
+    confirm: opts.confirm as Level | undefined,
+    deploySettings: readDeploySettings(),
+    pollMs: positiveInt(opts.poll, '--poll') * 1000,
+  });
+  const stop = async () => {
+    await local.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+async function withGates(flavourName: string | undefined, fn: (gates: Gates) => Promise<void>) {
+  const { env, flavour } = envFor(flavourName);
+  const redis = redisConnection(env.redisUrl);
+  try {
+    await fn(new Gates(redis, `${env.prefix}:${flavour.name}`, undefined));
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function fail(err: unknown): never {
@@ -84,6 +126,45 @@ program
     }
   });
 
+program
+  .command('local [repo]')
+  .description(
+    'local mode: no GitHub App; deployment branches polled with git ls-remote and deployed',
+  )
+  .option('--flavour <name>', 'built-in flavour (default $DEPLOYER_FLAVOUR; DEPLOYER_CONFIG wins)')
+  .option(
+    '--confirm <level>',
+    `operations at or above this level wait for \`deployer confirm\` (${LEVELS.join(', ')})`,
+  )
+  .option('--poll <seconds>', 'how often branch heads are read', '60')
+  .action((repo: string | undefined, opts: { flavour?: string; confirm?: string; poll: string }) =>
+    runLocal(repo, opts).catch(fail),
+  );
+program
+  .command('pending')
+  .description('operations waiting for confirmation')
+  .option('--flavour <name>', 'built-in flavour (default $DEPLOYER_FLAVOUR; DEPLOYER_CONFIG wins)')
+  .action((opts: { flavour?: string }) =>
+    withGates(opts.flavour, async (gates) => {
+      const pending = await gates.pending();
+      if (!pending.length) console.log('nothing is waiting for confirmation');
+      for (const p of pending) console.log(`${p.jobId} ${p.op}: ${p.description}`);
+    }).catch(fail),
+  );
+program
+  .command('confirm <job> <operation>')
+  .description('let a waiting operation (build, push or deploy) of a job go ahead')
+  .option('--flavour <name>', 'built-in flavour (default $DEPLOYER_FLAVOUR; DEPLOYER_CONFIG wins)')
+  .action((job: string, op: string, opts: { flavour?: string }) =>
+    withGates(opts.flavour, async (gates) => {
+      if (!(op in OPERATION_LEVELS))
+        throw new ConfigError(`operation: expected build, push or deploy, got "${op}"`);
+      if (!(await gates.confirm(job, op as Operation))) {
+        throw new ConfigError(`${job} is not waiting for ${op} (see deployer pending)`);
+      }
+      console.log(`confirmed ${op} of ${job}`);
+    }).catch(fail),
+  );
 program
   .command('docs')
   .description('render doc/services.md from the built-in flavours')

@@ -156,6 +156,8 @@ export const buildSchema = z.preprocess(
 export const repoSchema = z.strictObject({
   owner: githubName,
   name: githubName,
+  /** Where local mode reads it anonymously; default `<git base URL>/owner/name.git`. */
+  cloneUrl: z.url({ protocol: /^(https?|file)$/, error: 'an http(s) or file URL' }).optional(),
   builds: z.array(buildSchema).min(1),
 });
 

@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoKey, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
@@ -14,6 +14,7 @@ import type { ArgStore } from '../store/arg-store.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
 import { argSourcesOf } from './arg-sources.js';
 import { cancelReason, describeFailure, isRetryable } from './errors.js';
+import type { Gates } from './gates.js';
 import { JobLog } from './job-log.js';
 import { stageImage, type StageDeps } from './stage.js';
 import type { Queues } from './queues.js';
@@ -26,6 +27,8 @@ export interface BuildDeps {
   workDir: string;
   /** A token that can read the repository; undefined for public repos in local mode. */
   repoToken: (installationId: number) => Promise<string | undefined>;
+  /** Confirmation gates (`--confirm LEVEL`); absent: nothing waits. */
+  gates?: Gates;
   /** Pushing to the staging repository; absent on workers that only check builds. */
   stage?: StageDeps;
   /** Build arguments taken from elsewhere (`argsFrom`): the values last seen, and how to read them. */
@@ -84,12 +87,16 @@ export async function processBuild(
   deps: BuildDeps,
   job: Job<BuildJobData>,
   signal?: AbortSignal,
+  token?: string,
 ): Promise<{ imageId: string }> {
   const data = job.data;
   const entry = deps.index.get(repoKey(...(data.repo.split('/') as [string, string])));
   const spec = entry?.specs.find((s) => s.key === data.specKey);
   if (!entry || !spec)
     throw new UnrecoverableError(`${data.repo} no longer has build ${data.specKey}`);
+
+  const what = `${spec.label} of ${data.repo} at ${data.sha.slice(0, 7)} for ${data.pool}`;
+  await deps.gates?.pass(job, token, 'build', `build ${what}`);
 
   const field = recordField(spec.key, data.pool);
   const before = await deps.store.record(data.repo, data.sha, field);
@@ -147,11 +154,13 @@ export async function processBuild(
     });
     log.line(`Built ${result.imageId}`);
     if (data.stage && deps.stage) {
+      await deps.gates?.pass(job, token, 'push', `push ${what} to ${deps.stage.stagingRepo}`);
       await stageImage(deps.stage, spec, data, imageTag(spec, data), (line) => log.line(line));
     }
     await finish({ status: 'success' });
     return result;
   } catch (err) {
+    if (err instanceof DelayedError) throw err; // waiting for a confirmation
     const reason = describeFailure(err, signal);
     log.line(reason);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

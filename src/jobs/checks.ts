@@ -7,7 +7,8 @@ import type { CheckJobData } from './queues.js';
 export interface CheckDeps {
   store: CommitStore;
   baseUrl: string;
-  github: (installationId: number) => Promise<Octokit>;
+  /** Absent in local mode: there is no App to write check runs with. */
+  github?: (installationId: number) => Promise<Octokit>;
 }
 
 const asQueued = (r: BuildRecord): BuildRecord => ({
@@ -30,6 +31,7 @@ export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>):
     deps.store.records(repo, sha),
   ]);
   if (!meta || records.length === 0) return 'nothing recorded';
+  if (!deps.github) return 'no GitHub App (local mode)';
   const state = checkRunState(records, deps.baseUrl);
   const body = JSON.stringify(state);
   if (body === meta.lastWritten && meta.checkRunId !== undefined) return 'unchanged';

@@ -21,6 +21,7 @@ import { targets } from '../targets/index.js';
 import { DeployError, type DeployContext } from '../targets/target.js';
 import { deployUnikernel } from '../targets/unikernel.js';
 import { describeFailure, isRetryable } from './errors.js';
+import type { Gates } from './gates.js';
 import { JobLog } from './job-log.js';
 
 /** Side effects a deploy needs, injected so tests drive each for real. */
@@ -44,6 +45,8 @@ export interface DeployDeps {
   registry: RegistryClient;
   ssh: SshSettings;
   unikernelHosts: Record<string, UnikernelHost>;
+  /** Confirmation gates (`--confirm LEVEL`); absent: nothing waits. */
+  gates?: Gates;
 }
 
 const LOCK_RETRY_MS = 2_000;
@@ -167,6 +170,12 @@ async function upgrade(
   unit: DeployUnit,
 ): Promise<string | undefined> {
   const { data } = job;
+  await deps.gates?.pass(
+    job,
+    token,
+    'deploy',
+    `update ${unit.name} to ${data.sha.slice(0, 7)} (${unit.digest})`,
+  );
   const lock = await deps.deploys.lock(unit.key, deps.lockTtlMs);
   if (!lock) {
     log.line(`${unit.key} is being deployed by another job; waiting`);

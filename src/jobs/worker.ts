@@ -48,7 +48,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     const name = buildQueueName(pool);
     const worker = new Worker<BuildJobData>(
       name,
-      (job, _token, signal) => processBuild(opts.build, job, signal),
+      (job, token, signal) => processBuild(opts.build, job, signal, token),
       {
         connection,
         prefix,

@@ -1,0 +1,115 @@
+import { pino, type Logger } from 'pino';
+import { gitBaseUrl, type DeployerEnv } from './config/env.js';
+import { ConfigError } from './config/load.js';
+import type { RepoEntry } from './config/repo-index.js';
+import type { Arch, Flavour } from './config/schema.js';
+import { createDeployDeps, type DeploySettings } from './deploy-deps.js';
+import { localDocker } from './exec/docker.js';
+import { lsRemote } from './exec/git.js';
+import { Gates, type Level } from './jobs/gates.js';
+import { pollHeads } from './jobs/poll-heads.js';
+import { startWorkers, type RunningWorkers } from './jobs/worker.js';
+import { createRuntime, type Runtime } from './runtime.js';
+
+export interface LocalOptions {
+  env: DeployerEnv;
+  flavour: Flavour;
+  /** `owner/name`: check only this repository. */
+  repo?: string;
+  /** Operations at or above this level wait for `deployer confirm`. */
+  confirm?: Level;
+  deploySettings: DeploySettings;
+  pollMs: number;
+  pools?: Arch[];
+  log?: Logger;
+  /** Where repositories without a `cloneUrl` are read from (default: DEPLOYER_GIT_BASE_URL…). */
+  gitBase?: string;
+}
+
+export interface RunningLocal {
+  runtime: Runtime;
+  gates: Gates;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/** Only the chosen repository, so nothing else is polled, built or deployed. */
+function only(flavour: Flavour, repo: string | undefined): Flavour {
+  if (!repo) return flavour;
+  const repos = flavour.repos.filter(
+    (r) => `${r.owner}/${r.name}`.toLowerCase() === repo.toLowerCase(),
+  );
+  if (!repos.length) {
+    throw new ConfigError(
+      `${repo}: not a repository of flavour ${flavour.name} (see deployer check-config)`,
+    );
+  }
+  return { ...flavour, repos };
+}
+
+/**
+ * Local mode, the original's `ocurrent-deployer-local`: no GitHub App; deployment
+ * branch heads read anonymously with `git ls-remote`; only deployment branches are
+ * built and deployed; no Slack, no check runs, no Deployments.
+ */
+export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
+  const flavour = only(opts.flavour, opts.repo);
+  const log = opts.log ?? pino({ name: 'deployer-local' });
+  const runtime = createRuntime(opts.env, flavour);
+  runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
+  const gates = new Gates(runtime.redis, runtime.queues.prefix, opts.confirm);
+  const docker = localDocker(opts.env.dockerHost);
+  const repoToken = async () => undefined;
+  const { deploy, stage } = createDeployDeps({
+    settings: { ...opts.deploySettings, slackWebhookFile: undefined },
+    runtime,
+    docker,
+    dockerHost: opts.env.dockerHost,
+    workDir: opts.env.workDir,
+    log,
+    repoToken,
+  });
+  const base = opts.gitBase ?? gitBaseUrl();
+  const cloneUrl = (e: RepoEntry) => e.repo.cloneUrl ?? `${base}/${e.fullName}.git`;
+  const workers: RunningWorkers = startWorkers({
+    connection: runtime.redis,
+    prefix: runtime.queues.prefix,
+    pools: opts.pools ?? opts.env.pools,
+    log,
+    lockMs: opts.env.jobLockMs,
+    build: {
+      index: runtime.index,
+      store: runtime.store,
+      queues: runtime.queues,
+      docker,
+      workDir: opts.env.workDir,
+      repoToken,
+      stage,
+      gates,
+    },
+    checks: { store: runtime.store, baseUrl: flavour.baseUrl },
+    deploy: { ...deploy, gates },
+    control: {
+      'poll-heads': () =>
+        pollHeads({
+          ...runtime,
+          cloneUrl,
+          head: (url, branch) => lsRemote(url, `refs/heads/${branch}`),
+        }),
+    },
+  });
+  await runtime.queues.schedule('poll-heads', opts.pollMs);
+  log.info(
+    { flavour: flavour.name, repos: flavour.repos.length, confirm: opts.confirm ?? 'none' },
+    'local mode started',
+  );
+  return {
+    runtime,
+    gates,
+    log,
+    async close() {
+      await workers.close();
+      await runtime.close();
+    },
+  };
+}
