@@ -1,21 +1,33 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { createApp } from './app.js';
 import type { HandlerDeps } from './handlers/accept.js';
+import type { Metrics } from './metrics.js';
 
 export interface ReceiverOptions {
   probot: Probot;
   deps: HandlerDeps;
   port: number;
   host: string;
+  metrics?: Metrics;
 }
 
 /** The HTTP server: Probot's webhook endpoint (signature checked) plus the app's routes. */
 export async function startReceiver(opts: ReceiverOptions): Promise<Server> {
   const middleware = await createNodeMiddleware(createApp(opts.deps), { probot: opts.probot });
+  const { metrics } = opts;
   const server = createServer((req, res) => {
+    const event = req.headers['x-github-event'];
+    if (metrics && req.method === 'POST' && typeof event === 'string') {
+      // Unknown names are counted together: the label set must stay small.
+      const name = /^[a-z_]{1,40}$/.test(event) ? event : 'other';
+      res.once('finish', () =>
+        metrics.webhooks.inc({ event: name, status: String(res.statusCode) }),
+      );
+    }
     void middleware(req, res, () => {
       if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      else if (req.url === '/metrics' && metrics) void serveMetrics(metrics, res);
       else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     });
   });
@@ -24,4 +36,15 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Server> {
     server.listen(opts.port, opts.host, () => resolve());
   });
   return server;
+}
+
+async function serveMetrics(metrics: Metrics, res: ServerResponse): Promise<void> {
+  try {
+    const text = await metrics.text();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+  } catch (err) {
+    res
+      .writeHead(500, { 'content-type': 'text/plain' })
+      .end(`metrics unavailable: ${(err as Error).message}\n`);
+  }
 }

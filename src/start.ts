@@ -13,6 +13,7 @@ import { everyMs, upstreamSchedulerId, upstreamTasks } from './jobs/upstream.js'
 import { createUpstreamDeps } from './upstream-deps.js';
 import { installationTokens } from './github/installation-token.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
+import { Metrics } from './metrics.js';
 import { startReceiver } from './receiver.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
@@ -31,6 +32,7 @@ export interface StartOptions {
 
 export interface RunningDeployer {
   probot: Probot;
+  metrics: Metrics;
   runtime: Runtime;
   /** The receiver's address, when it runs. */
   url?: string;
@@ -48,6 +50,12 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   const log = probot.log;
   const runtime = createRuntime(env, flavour);
   runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
+
+  const metrics = new Metrics(() => [
+    ...runtime.queues.allBuildQueues(),
+    runtime.queues.checks,
+    runtime.queues.deploy,
+  ]);
 
   let workers: RunningWorkers | undefined;
   if (opts.worker) {
@@ -83,7 +91,11 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
         args: { store: runtime.args, resolve: (sources) => resolveArgSources(sources, resolvers) },
       },
       checks: { store: runtime.store, baseUrl: flavour.baseUrl, github },
-      deploy,
+      deploy: {
+        ...deploy,
+        onResult: (service, result) => metrics.deployments.inc({ service, result }),
+      },
+      metrics,
       control: {
         'catch-up': () => catchUp({ ...runtime, head: branchHeads(probot) }),
         'watch-args': () => watchArgSources({ ...runtime, resolvers }),
@@ -102,13 +114,14 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   if (opts.receiver) {
     const port = Number(opts.probotEnv.PORT ?? 3000);
     const host = opts.probotEnv.HOST ?? 'localhost';
-    server = await startReceiver({ probot, deps: runtime, port, host });
+    server = await startReceiver({ probot, deps: runtime, port, host, metrics });
     url = `http://${host}:${(server.address() as AddressInfo).port}`;
     log.info({ flavour: flavour.name, url }, 'receiver listening');
   }
 
   return {
     probot,
+    metrics,
     runtime,
     url,
     async close() {

@@ -47,6 +47,8 @@ export interface DeployDeps {
   unikernelHosts: Record<string, UnikernelHost>;
   /** Confirmation gates (`--confirm LEVEL`); absent: nothing waits. */
   gates?: Gates;
+  /** Told each service deploy's result (metrics). */
+  onResult?: (service: string, result: 'success' | 'unchanged' | 'failure') => void;
 }
 
 const LOCK_RETRY_MS = 2_000;
@@ -232,16 +234,15 @@ async function upgrade(
     // Written before the update: a deployer updating itself is replaced mid-job.
     await deps.deploys.record(unit.key, entry);
     const outcome = await unit.run((line) => log.line(line));
-    await deps.deploys.record(unit.key, {
-      ...entry,
-      result: outcome.changed ? 'success' : 'unchanged',
-      finishedAt: Date.now(),
-    });
+    const result = outcome.changed ? 'success' : 'unchanged';
+    await deps.deploys.record(unit.key, { ...entry, result, finishedAt: Date.now() });
+    deps.onResult?.(unit.name, result);
     await status('success', outcome.changed ? `Deployed ${short}` : `Already running ${short}`);
     return undefined;
   } catch (err) {
     const reason = describeFailure(err);
     log.line(`${unit.name}: ${reason}`);
+    deps.onResult?.(unit.name, 'failure');
     await deps.deploys.record(unit.key, {
       ...entry,
       result: 'failure',

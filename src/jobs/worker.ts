@@ -1,5 +1,6 @@
 import { QueueEvents, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import type { Arch } from '../config/schema.js';
 import { buildQueueName, type BuildJobData } from '../plan/build-jobs.js';
 import { processBuild, type BuildDeps } from './build.js';
@@ -23,6 +24,7 @@ export interface WorkerOptions {
   checks: CheckDeps;
   /** Deploys run where the deploy credentials are; absent: this worker does not deploy. */
   deploy?: DeployDeps;
+  metrics?: Metrics;
   /** Scheduled housekeeping, by job name (catch-up, watch-args, upstream checks). */
   control?: Record<string, () => Promise<unknown>>;
   /** Builds at once per pool; the machine's cores are shared by all of them. */
@@ -61,6 +63,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       log.warn({ jobId: job?.id, reason: err.message }, 'build job failed'),
     );
     worker.on('completed', (job) => log.info({ jobId: job.id }, 'build job completed'));
+    counted(worker, opts.metrics);
 
     const events = new QueueEvents(name, { connection, prefix });
     events.on('error', (err) => log.error({ err, queue: name }, 'queue events error'));
@@ -100,6 +103,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     deploys.on('failed', (job, err) =>
       log.warn({ jobId: job?.id, reason: err.message }, 'deploy failed'),
     );
+    counted(deploys, opts.metrics);
     deploys.on('completed', (job, result) =>
       log.info({ jobId: job.id, result }, 'deploy finished'),
     );
@@ -133,4 +137,11 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       await Promise.all(closers.map((c) => c()));
     },
   };
+}
+
+/** Counts and times a worker's finished jobs. */
+function counted(worker: Worker, metrics: Metrics | undefined): void {
+  if (!metrics) return;
+  worker.on('completed', (job) => metrics.jobFinished(worker.name, 'completed', job));
+  worker.on('failed', (job) => metrics.jobFinished(worker.name, 'failed', job));
 }
