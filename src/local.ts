@@ -86,6 +86,7 @@ export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
       repoToken,
       stage,
       gates,
+      buildTimeoutMs: opts.env.buildTimeoutMs,
     },
     checks: { store: runtime.store, baseUrl: flavour.baseUrl },
     deploy: { ...deploy, gates },

@@ -88,6 +88,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
         workDir: env.workDir,
         repoToken,
         stage,
+        buildTimeoutMs: env.buildTimeoutMs,
         args: { store: runtime.args, resolve: (sources) => resolveArgSources(sources, resolvers) },
       },
       checks: { store: runtime.store, baseUrl: flavour.baseUrl, github },

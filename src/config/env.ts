@@ -16,6 +16,8 @@ export interface DeployerEnv {
   jobLockMs: number;
   /** How often deployment branch heads are compared with what was deployed. */
   catchUpMs: number;
+  /** A build taking longer fails (twice as long for riscv64). */
+  buildTimeoutMs: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
@@ -29,6 +31,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
     dockerHost: env.DOCKER_HOST || undefined,
     jobLockMs: positiveInt(env.DEPLOYER_JOB_LOCK_MS ?? '60000', 'DEPLOYER_JOB_LOCK_MS'),
     catchUpMs: positiveInt(env.DEPLOYER_CATCH_UP_MS ?? '300000', 'DEPLOYER_CATCH_UP_MS'),
+    buildTimeoutMs: positiveInt(
+      env.DEPLOYER_BUILD_TIMEOUT_MS ?? '3600000',
+      'DEPLOYER_BUILD_TIMEOUT_MS',
+    ),
   };
 }
 

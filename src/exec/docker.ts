@@ -7,6 +7,8 @@ import type { SshConnectConfig } from './ssh.js';
 
 export type { Docker };
 
+const REMOTE_IDLE_TIMEOUT_MS = 120_000;
+
 /** The engine a docker context names; over SSH the host key is checked (see ssh.ts). */
 export function dockerForEndpoint(
   endpoint: DockerEndpoint,
@@ -19,7 +21,12 @@ export function dockerForEndpoint(
     case 'unix':
       return new Docker({ socketPath: endpoint.socketPath });
     case 'tcp':
-      return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http' });
+      return new Docker({
+        host: endpoint.host,
+        port: endpoint.port,
+        protocol: 'http',
+        timeout: REMOTE_IDLE_TIMEOUT_MS,
+      });
     case 'ssh':
       return new Docker({
         protocol: 'ssh',
@@ -27,6 +34,8 @@ export function dockerForEndpoint(
         port: endpoint.target.port,
         username: endpoint.target.username,
         sshOptions: ssh(),
+        // An engine that stops answering (a host that hangs) fails the call, never stalls it.
+        timeout: REMOTE_IDLE_TIMEOUT_MS,
       } as Docker.DockerOptions);
   }
 }

@@ -9,7 +9,7 @@ import { CancelledError } from '../exec/errors.js';
 import { fetchCommit } from '../exec/git.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import { platformOf } from '../plan/deploy-jobs.js';
-import type { BuildRecord } from '../plan/check-run-output.js';
+import { formatDuration, type BuildRecord } from '../plan/check-run-output.js';
 import type { ArgStore } from '../store/arg-store.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
 import { argSourcesOf } from './arg-sources.js';
@@ -29,6 +29,8 @@ export interface BuildDeps {
   repoToken: (installationId: number) => Promise<string | undefined>;
   /** Confirmation gates (`--confirm LEVEL`); absent: nothing waits. */
   gates?: Gates;
+  /** A build taking longer fails (riscv64 builds get twice as long); default one hour. */
+  buildTimeoutMs?: number;
   /** Pushing to the staging repository; absent on workers that only check builds. */
   stage?: StageDeps;
   /** Build arguments taken from elsewhere (`argsFrom`): the values last seen, and how to read them. */
@@ -128,6 +130,10 @@ export async function processBuild(
     await deps.queues.requestCheckSync(data.repo, data.sha);
   };
 
+  // A build that hangs (an engine that stops answering) fails instead of holding the pool.
+  const timeoutMs = (deps.buildTimeoutMs ?? 3_600_000) * (data.pool === 'linux-riscv64' ? 2 : 1);
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const limited = signal ? AbortSignal.any([signal, deadline]) : deadline;
   try {
     log.line(`Fetching ${data.repo} at ${data.sha} (${data.ref})`);
     await fetchCommit({
@@ -136,7 +142,7 @@ export async function processBuild(
       ref: data.ref,
       dir,
       token: await deps.repoToken(data.installationId),
-      signal,
+      signal: limited,
     });
     const fromElsewhere = await argsFromElsewhere(deps, spec, log);
     for (const [arg, value] of Object.entries(fromElsewhere)) log.line(`Using ${arg}=${value}`);
@@ -149,7 +155,7 @@ export async function processBuild(
       platform: platformOf(data.pool),
       ulimits: inputs.ulimits,
       tag: imageTag(spec, data),
-      signal,
+      signal: limited,
       onLine: (line) => log.line(line),
     });
     log.line(`Built ${result.imageId}`);
@@ -161,6 +167,12 @@ export async function processBuild(
     return result;
   } catch (err) {
     if (err instanceof DelayedError) throw err; // waiting for a confirmation
+    if (deadline.aborted && !signal?.aborted) {
+      const reason = `Build failed: timed out after ${formatDuration(timeoutMs)}`;
+      log.line(reason);
+      await finish({ status: 'failure', error: reason });
+      throw new UnrecoverableError(reason);
+    }
     const reason = describeFailure(err, signal);
     log.line(reason);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -417,6 +417,7 @@ describe('readEnv', () => {
       dockerHost: undefined,
       jobLockMs: 60_000,
       catchUpMs: 300_000,
+      buildTimeoutMs: 3_600_000,
     });
   });
 
@@ -432,6 +433,7 @@ describe('readEnv', () => {
         DOCKER_HOST: '',
         DEPLOYER_JOB_LOCK_MS: '5000',
         DEPLOYER_CATCH_UP_MS: '60000',
+        DEPLOYER_BUILD_TIMEOUT_MS: '600000',
       }),
     ).toEqual({
       redisUrl: 'redis://redis:6379/2',
@@ -443,6 +445,7 @@ describe('readEnv', () => {
       dockerHost: undefined,
       jobLockMs: 5_000,
       catchUpMs: 60_000,
+      buildTimeoutMs: 600_000,
     });
     expect(readEnv({ DEPLOYER_CONFIG: '/etc/d.yml', DOCKER_HOST: 'unix:///d.sock' })).toMatchObject(
       { configFile: '/etc/d.yml', dockerHost: 'unix:///d.sock' },
