@@ -16,6 +16,7 @@ import { createApp } from './app.js';
 import { readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { screenWebhook } from './webhook-guard.js';
 
 export type LambdaEvent = APIGatewayProxyEvent | LambdaFunctionURLEvent;
 export type LambdaResult = APIGatewayProxyResult;
@@ -73,7 +74,9 @@ async function startReceiver(env: NodeJS.ProcessEnv): Promise<Started> {
   // Probot 14 sets up its logger and webhooks asynchronously; the adapter (written for
   // Probot 13) uses `probot.webhooks` at once and does not await `probot.load`.
   await probot.ready();
-  runtime.redis.on('error', (err) => probot.log.error({ err: err.message }, 'redis connection error'));
+  runtime.redis.on('error', (err) =>
+    probot.log.error({ err: err.message }, 'redis connection error'),
+  );
   const app = createApp(runtime);
   // The adapter calls `probot.load(app)` without awaiting it: learn when it is done.
   let lambda!: AdapterFunction;
@@ -104,14 +107,20 @@ async function receive(s: Started, event: LambdaEvent, context: Context): Promis
       : (event.body ?? '');
   const missing = WEBHOOK_HEADERS.filter((h) => !headers[h]);
   if (missing.length) return reply(400, `Required headers missing: ${missing.join(', ')}`);
-  // @octokit/webhooks fails (500) on a JSON value that is not an object or array.
-  if (isJsonPrimitive(body)) return reply(400, 'The payload must be a JSON object');
+  // Deliveries Probot and @octokit/webhooks would answer with a 500 (see the guard).
+  const early = await screenWebhook(
+    s.probot.webhooks,
+    headers['x-github-event'],
+    body,
+    headers['x-hub-signature-256'],
+  );
+  if (early) return respond(early.status, early.body);
   try {
     return await s.lambda({ ...event, headers, body, isBase64Encoded: false }, context);
   } catch (err) {
     // The adapter lets every error escape, which Lambda turns into a 5xx; GitHub's own
     // mistakes (bad signature, invalid JSON) carry a 4xx status from @octokit/webhooks.
-    throw err; const status = statusOf(err);
+    const status = statusOf(err);
     if (status >= 500) s.probot.log.error({ err }, 'webhook handling failed');
     return reply(status, status < 500 ? firstMessage(err) : 'Internal error');
   }
@@ -122,15 +131,6 @@ function lowercaseKeys(headers: Record<string, string | undefined>): Record<stri
   for (const [key, value] of Object.entries(headers))
     if (value !== undefined) out[key.toLowerCase()] = value;
   return out;
-}
-
-function isJsonPrimitive(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value === null || typeof value !== 'object';
-  } catch {
-    return false; // invalid JSON: the adapter answers it (400) after checking the signature
-  }
 }
 
 function causes(err: unknown): unknown[] {
@@ -148,11 +148,11 @@ function firstMessage(err: unknown): string {
 }
 
 function reply(statusCode: number, error: string): LambdaResult {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ error }),
-  };
+  return respond(statusCode, JSON.stringify({ error }));
+}
+
+function respond(statusCode: number, body: string): LambdaResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body };
 }
 
 /** The entry AWS Lambda calls, configured from the function's environment. */

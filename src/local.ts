@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { gitBaseUrl, type DeployerEnv } from './config/env.js';
 import { ConfigError } from './config/load.js';
@@ -10,6 +12,7 @@ import { Gates, type Level } from './jobs/gates.js';
 import { pollHeads } from './jobs/poll-heads.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { createWebApp, type WebDeps } from './web/routes.js';
 
 export interface LocalOptions {
   env: DeployerEnv;
@@ -24,12 +27,16 @@ export interface LocalOptions {
   log?: Logger;
   /** Where repositories without a `cloneUrl` are read from (default: DEPLOYER_GIT_BASE_URL…). */
   gitBase?: string;
+  /** Serve the web UI here (local mode: on localhost). */
+  web?: { port: number; host: string };
 }
 
 export interface RunningLocal {
   runtime: Runtime;
   gates: Gates;
   log: Logger;
+  /** The web UI's address, when it is served. */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,7 @@ export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
   const log = opts.log ?? pino({ name: 'deployer-local' });
   const runtime = createRuntime(opts.env, flavour);
   runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
+  runtime.queues.onError = (err) => log.error({ err: err.message }, 'queue error');
   const gates = new Gates(runtime.redis, runtime.queues.prefix, opts.confirm);
   const docker = localDocker(opts.env.dockerHost);
   const repoToken = async () => undefined;
@@ -100,17 +108,39 @@ export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
     },
   });
   await runtime.queues.schedule('poll-heads', opts.pollMs);
+  const web = opts.web && (await serveWeb({ ...runtime, gates, log }, opts.web));
   log.info(
-    { flavour: flavour.name, repos: flavour.repos.length, confirm: opts.confirm ?? 'none' },
+    {
+      flavour: flavour.name,
+      repos: flavour.repos.length,
+      confirm: opts.confirm ?? 'none',
+      web: web?.url,
+    },
     'local mode started',
   );
   return {
     runtime,
     gates,
     log,
+    url: web?.url,
     async close() {
+      await web?.close();
       await workers.close();
       await runtime.close();
     },
   };
+}
+
+async function serveWeb(
+  deps: WebDeps,
+  at: { port: number; host: string },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createWebApp({ ...deps, stream: { stopped: () => !server.listening } });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => resolve());
+  });
+  const url = `http://${at.host}:${(server.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -62,6 +62,7 @@ async function runLocal(
     confirm: opts.confirm as Level | undefined,
     deploySettings: readDeploySettings(),
     pollMs: positiveInt(opts.poll, '--poll') * 1000,
+    web: { port: positiveInt(process.env.PORT ?? '3000', 'PORT'), host: 'localhost' },
   });
   const stop = async () => {
     await local.close();
@@ -129,7 +130,7 @@ program
 program
   .command('local [repo]')
   .description(
-    'local mode: no GitHub App; deployment branches polled with git ls-remote and deployed',
+    'local mode: no GitHub App; deployment branches polled with git ls-remote and deployed; web UI on localhost:$PORT (3000)',
   )
   .option('--flavour <name>', 'built-in flavour (default $DEPLOYER_FLAVOUR; DEPLOYER_CONFIG wins)')
   .option(

@@ -3,6 +3,7 @@ import { createNodeMiddleware, type Probot } from 'probot';
 import { createApp } from './app.js';
 import type { HandlerDeps } from './handlers/accept.js';
 import type { Metrics } from './metrics.js';
+import { createWebApp, type WebDeps } from './web/routes.js';
 
 export interface ReceiverOptions {
   probot: Probot;
@@ -10,12 +11,21 @@ export interface ReceiverOptions {
   port: number;
   host: string;
   metrics?: Metrics;
+  /** The web UI, served for whatever Probot and the routes below do not answer. */
+  web?: WebDeps;
 }
 
 /** The HTTP server: Probot's webhook endpoint (signature checked) plus the app's routes. */
 export async function startReceiver(opts: ReceiverOptions): Promise<Server> {
   const middleware = await createNodeMiddleware(createApp(opts.deps), { probot: opts.probot });
   const { metrics } = opts;
+  const web =
+    opts.web &&
+    createWebApp({
+      log: opts.probot.log,
+      ...opts.web,
+      stream: { stopped: () => !server.listening },
+    });
   const server = createServer((req, res) => {
     const event = req.headers['x-github-event'];
     if (metrics && req.method === 'POST' && typeof event === 'string') {
@@ -28,6 +38,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Server> {
     void middleware(req, res, () => {
       if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       else if (req.url === '/metrics' && metrics) void serveMetrics(metrics, res);
+      else if (web) web(req, res);
       else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     });
   });

@@ -6,6 +6,7 @@ import type { Flavour } from './config/schema.js';
 import { Queues } from './jobs/queues.js';
 import { ArgStore } from './store/arg-store.js';
 import { CommitStore } from './store/commit-store.js';
+import { DeliveryStore } from './store/delivery-store.js';
 import { DeployStore } from './store/deploy-store.js';
 
 /** What receivers and workers of one flavour share: its config, Redis, queues and records. */
@@ -19,6 +20,8 @@ export interface Runtime {
   deploys: DeployStore;
   /** Build arguments taken from elsewhere, as last seen per build spec. */
   args: ArgStore;
+  /** Webhook deliveries already handled, so a redelivery is ignored. */
+  deliveries: DeliveryStore;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export function createRuntime(env: DeployerEnv, flavour: Flavour = resolveFlavou
     store: new CommitStore(redis, ns),
     deploys: new DeployStore(redis, ns),
     args: new ArgStore(redis, ns),
+    deliveries: new DeliveryStore(redis, ns),
     async close() {
       await queues.close();
       redis.disconnect();

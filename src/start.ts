@@ -50,6 +50,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   const log = probot.log;
   const runtime = createRuntime(env, flavour);
   runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
+  runtime.queues.onError = (err) => log.error({ err: err.message }, 'queue error');
 
   const metrics = new Metrics(() => [
     ...runtime.queues.allBuildQueues(),
@@ -115,7 +116,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   if (opts.receiver) {
     const port = Number(opts.probotEnv.PORT ?? 3000);
     const host = opts.probotEnv.HOST ?? 'localhost';
-    server = await startReceiver({ probot, deps: runtime, port, host, metrics });
+    server = await startReceiver({ probot, deps: runtime, port, host, metrics, web: runtime });
     url = `http://${host}:${(server.address() as AddressInfo).port}`;
     log.info({ flavour: flavour.name, url }, 'receiver listening');
   }

@@ -52,7 +52,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? '[…]' : '{…}'; // a YAML node that contains itself
+  }
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 

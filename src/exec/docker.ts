@@ -33,9 +33,9 @@ export function dockerForEndpoint(
         host: endpoint.target.host,
         port: endpoint.target.port,
         username: endpoint.target.username,
-        sshOptions: ssh(),
-        // An engine that stops answering (a host that hangs) fails the call, never stalls it.
-        timeout: REMOTE_IDLE_TIMEOUT_MS,
+        // docker-modem's `timeout` breaks its SSH transport; ssh2's keepalive ends a
+        // connection to a host that stopped answering instead.
+        sshOptions: { ...ssh(), keepaliveInterval: 15_000, keepaliveCountMax: 4 },
       } as Docker.DockerOptions);
   }
 }

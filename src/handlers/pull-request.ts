@@ -3,4 +3,4 @@ import { parsePullRequest } from '../plan/commit-event.js';
 import { accept, type HandlerDeps } from './accept.js';
 
 export const onPullRequest = (deps: HandlerDeps) => async (context: Context<'pull_request'>) =>
-  accept(deps, context.log, parsePullRequest(context.payload));
+  accept(deps, context, parsePullRequest(context.payload));

@@ -3,4 +3,4 @@ import { parsePush } from '../plan/commit-event.js';
 import { accept, type HandlerDeps } from './accept.js';
 
 export const onPush = (deps: HandlerDeps) => async (context: Context<'push'>) =>
-  accept(deps, context.log, parsePush(context.payload));
+  accept(deps, context, parsePush(context.payload));

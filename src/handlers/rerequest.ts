@@ -7,4 +7,4 @@ import { accept, type HandlerDeps } from './accept.js';
 export const onRerequest =
   (deps: HandlerDeps) =>
   async (context: Context<'check_run.rerequested' | 'check_suite.rerequested'>) =>
-    accept(deps, context.log, parseRerequest(context.payload, CHECK_NAME), { rebuild: true });
+    accept(deps, context, parseRerequest(context.payload, CHECK_NAME), { rebuild: true });

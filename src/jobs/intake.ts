@@ -1,9 +1,11 @@
 import type { Job } from 'bullmq';
 import type { RepoEntry } from '../config/repo-index.js';
 import { planBuilds, supersededBy, type BuildJobData } from '../plan/build-jobs.js';
-import type { CommitEvent } from '../plan/commit-event.js';
+import { branchOf, type CommitEvent } from '../plan/commit-event.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
 import { buildJobOptions, type Queues } from './queues.js';
+
+const COALESCE_MS = 500;
 
 export interface IntakeDeps {
   queues: Queues;
@@ -48,9 +50,10 @@ export async function acceptCommit(
   const lastWritten = opts.rebuild ? undefined : known?.lastWritten;
   await store.saveMeta(repo, commit.sha, { ...meta, lastWritten });
 
-  const heads = await store.heads(repo);
-  const old = opts.rebuild ? undefined : supersededBy(heads, meta.ref, commit.sha);
-  if (!opts.rebuild) await store.setHead(repo, meta.ref, commit.sha);
+  // One atomic swap, so overlapping deliveries never both supersede the same commit.
+  const old = opts.rebuild
+    ? undefined
+    : supersededBy(await store.swapHead(repo, meta.ref, commit.sha), meta.ref, commit.sha);
 
   const enqueued: string[] = [];
   for (const planned of planBuilds(entry, { ...commit, ...meta })) {
@@ -69,7 +72,12 @@ export async function acceptCommit(
       status: 'queued',
       queuedAt: Date.now(),
     });
-    await queue.add('build', planned.data, { ...buildJobOptions, jobId: planned.jobId });
+    await queue.add('build', planned.data, {
+      ...buildJobOptions,
+      jobId: planned.jobId,
+      // A burst of pushes to one branch: each new one removes the waiting build of the last.
+      ...(branchOf(commit.ref) && !opts.rebuild ? { delay: COALESCE_MS } : {}),
+    });
     enqueued.push(planned.jobId);
   }
   await queues.requestCheckSync(repo, commit.sha);

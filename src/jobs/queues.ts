@@ -40,6 +40,8 @@ export class Queues {
   readonly deploy: Queue<DeployJobData>;
   /** Housekeeping on a schedule: catching up missed webhooks. */
   readonly control: Queue;
+  /** Where connection errors of the queues go (the process's logger, once it has one). */
+  onError: (err: Error) => void = () => undefined;
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -52,15 +54,25 @@ export class Queues {
       prefix,
       defaultJobOptions: deployJobOptions,
     });
+    for (const queue of [this.checks, this.control, this.deploy]) this.watch(queue);
+  }
+
+  private watch<Q extends { on(event: 'error', listener: (err: Error) => void): unknown }>(
+    q: Q,
+  ): Q {
+    q.on('error', (err) => this.onError(err));
+    return q;
   }
 
   build(pool: Arch): Queue<BuildJobData> {
     let queue = this.builds.get(pool);
     if (!queue) {
-      queue = new Queue<BuildJobData>(buildQueueName(pool), {
-        connection: this.connection,
-        prefix: this.prefix,
-      });
+      queue = this.watch(
+        new Queue<BuildJobData>(buildQueueName(pool), {
+          connection: this.connection,
+          prefix: this.prefix,
+        }),
+      );
       this.builds.set(pool, queue);
     }
     return queue;
@@ -74,10 +86,12 @@ export class Queues {
   async cancelActive(pool: Arch, jobId: string, reason: string): Promise<void> {
     let producer = this.cancels.get(pool);
     if (!producer) {
-      producer = new QueueEventsProducer(buildQueueName(pool), {
-        connection: this.connection,
-        prefix: this.prefix,
-      });
+      producer = this.watch(
+        new QueueEventsProducer(buildQueueName(pool), {
+          connection: this.connection,
+          prefix: this.prefix,
+        }),
+      );
       this.cancels.set(pool, producer);
     }
     await producer.publishEvent({ eventName: CANCEL_EVENT, jobId, reason });

@@ -13,6 +13,10 @@ export interface CommitMeta {
 }
 
 const META = 'meta';
+// Returns the hash as it was, then sets the field: a read-and-write no other client can split.
+const SWAP_HEAD = `local before = redis.call('HGETALL', KEYS[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return before`;
 const WEEK = 7 * 24 * 3600;
 
 /** Per-commit build records and per-ref heads, in Redis under one namespace per flavour. */
@@ -35,6 +39,14 @@ export class CommitStore {
 
   async setHead(repo: string, ref: string, sha: string): Promise<void> {
     await this.redis.hset(this.headsKey(repo), ref, sha);
+  }
+
+  /** Sets `ref`'s head and returns all heads as they were just before, in one step. */
+  async swapHead(repo: string, ref: string, sha: string): Promise<Record<string, string>> {
+    const flat = (await this.redis.eval(SWAP_HEAD, 1, this.headsKey(repo), ref, sha)) as string[];
+    const before: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) before[flat[i]] = flat[i + 1];
+    return before;
   }
 
   async meta(repo: string, sha: string): Promise<CommitMeta | undefined> {

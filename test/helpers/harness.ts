@@ -57,16 +57,20 @@ export async function startHarness(
     pools?: Arch[];
     worker?: boolean;
     jobLockMs?: number;
+    buildTimeoutMs?: number;
     deploySettings?: DeploySettings;
+    /** Default: `redisUrl()`, the shared test Redis. */
+    redisUrl?: string;
   } = {},
 ): Promise<Harness> {
   const github = await new GitHubStandIn().start();
   const name = flavour.name ?? uniqueName('test');
   const env = {
-    ...readEnv({ REDIS_URL: redisUrl() }),
+    ...readEnv({ REDIS_URL: opts.redisUrl ?? redisUrl() }),
     prefix: uniqueName('t'),
     workDir: mkdtempSync(join(tmpdir(), 'deployer-builds-')),
     ...(opts.jobLockMs ? { jobLockMs: opts.jobLockMs } : {}),
+    ...(opts.buildTimeoutMs ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
   };
   const probotEnv = {
     APP_ID: '1',

@@ -71,7 +71,7 @@ describe('catching up missed webhooks', () => {
     expect(await catchUp(deps())).toEqual([`acme/api@live:${head.slice(0, 7)}`]);
     const jobs = await h.deployer.runtime.queues
       .build('linux-x86_64')
-      .getJobs(['waiting', 'active', 'completed', 'failed']);
+      .getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
     expect(jobs.map((j) => j.id)).toEqual([
       expect.stringMatching(new RegExp(`^build-[0-9a-f]{12}-${head}-linux-x86_64-stage$`)),
     ]);

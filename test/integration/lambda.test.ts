@@ -98,7 +98,7 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
       REDIS_URL: redisUrl(),
       DEPLOYER_CONFIG: config,
       DEPLOYER_REDIS_PREFIX: prefix,
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'silent' as const,
     };
     lambda = createHandler(env);
     // The test's own view of the same queues, to see what the function enqueued.
@@ -196,14 +196,16 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
     [
       'no signature header',
       (b) => {
-        const { 'X-Hub-Signature-256': _, ...headers } = githubHeaders('push', b);
+        const headers: Record<string, string> = githubHeaders('push', b);
+        delete headers['X-Hub-Signature-256'];
         return gatewayEvent(b, headers);
       },
     ],
     [
       'no event name header',
       (b) => {
-        const { 'X-GitHub-Event': _, ...headers } = githubHeaders('push', b);
+        const headers: Record<string, string> = githubHeaders('push', b);
+        delete headers['X-GitHub-Event'];
         return gatewayEvent(b, headers);
       },
     ],
@@ -237,6 +239,23 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
     const before = await totalJobs();
     const res = await lambda(gatewayEvent(body, githubHeaders('push', body)));
     expect(res.statusCode).toBe(400);
+    expect(await totalJobs()).toBe(before);
+  });
+
+  it('what Probot itself would answer with a 500 is ignored (200) once signed', async () => {
+    const before = await totalJobs();
+    const bad = { ...pushPayload(web, 'main', sha()), installation: { id: { id: 42 } } };
+    const cases: [string, string][] = [
+      ['__proto__', '{}'],
+      ['hasOwnProperty', JSON.stringify(pushPayload(web, 'main', sha()))],
+      ['push', JSON.stringify(bad)],
+    ];
+    for (const [event, body] of cases) {
+      const res = await lambda(gatewayEvent(body, githubHeaders(event, body)));
+      expect(res.statusCode, event).toBe(200);
+      const unsigned = await lambda(gatewayEvent(body, githubHeaders(event, body, 'wrong')));
+      expect(unsigned.statusCode, event).toBe(400);
+    }
     expect(await totalJobs()).toBe(before);
   });
 
@@ -282,7 +301,7 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
       REDIS_URL: redisUrl(),
       DEPLOYER_FLAVOUR: 'tarides',
       DEPLOYER_REDIS_PREFIX: uniqueName('t'),
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'silent' as const,
     });
     const payloads = [1, 2, 3].map(() => pushPayload({ ...web, name: 'unwatched' }, 'main', sha()));
     const results = await Promise.all(

@@ -89,7 +89,9 @@ describe('webhook endpoint over HTTP: signatures, malformed and hostile input', 
     const ok = await h.send('push', pushPayload(web, 'main', sha()));
     expect(ok.status).toBe(200);
     expect(
-      await h.deployer.runtime.queues.build('linux-x86_64').getJobCountByTypes('waiting'),
+      await h.deployer.runtime.queues
+        .build('linux-x86_64')
+        .getJobCountByTypes('waiting', 'delayed'),
     ).toBe(1);
   });
 

@@ -1,0 +1,103 @@
+import type { Job, Queue } from 'bullmq';
+import type { RepoIndex } from '../config/repo-index.js';
+import { repoKey } from '../config/repo-index.js';
+import type { Queues } from '../jobs/queues.js';
+import type { BuildJobData } from '../plan/build-jobs.js';
+import type { DeployJobData } from '../plan/deploy-jobs.js';
+import { refLabel, shortSha, took, when, type When } from './format.js';
+import { flavourPools } from './overview.js';
+
+export type FoundJob =
+  | { kind: 'build'; job: Job<BuildJobData>; queue: Queue<BuildJobData> }
+  | { kind: 'deploy'; job: Job<DeployJobData>; queue: Queue<DeployJobData> };
+
+// Our ids are hex, arch names and '-'; anything else is not looked up at all.
+const JOB_ID = /^[A-Za-z0-9_.-]{1,300}$/;
+
+/** A job by id: in the build queue of one of the flavour's pools, or else the deploy queue. */
+export async function findJob(
+  deps: { index: RepoIndex; queues: Queues },
+  id: string,
+): Promise<FoundJob | undefined> {
+  if (!JOB_ID.test(id)) return undefined;
+  for (const pool of flavourPools(deps.index)) {
+    const queue = deps.queues.build(pool);
+    const job = await queue.getJob(id);
+    if (job) return { kind: 'build', job, queue };
+  }
+  const queue = deps.queues.deploy;
+  const job = await queue.getJob(id);
+  return job ? { kind: 'deploy', job, queue } : undefined;
+}
+
+export const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed']);
+
+/** A log entry may hold several lines (JobLog batches them). */
+export const logLines = (entries: readonly string[]): string[] =>
+  entries.flatMap((e) => e.split(/\r\n|\r|\n/));
+
+export interface JobModel {
+  id: string;
+  kind: 'build' | 'deploy';
+  title: string;
+  repo: string;
+  sha: string;
+  short: string;
+  ref: string;
+  /** The build spec and pool, or the deployment branch. */
+  what: string;
+  state: string;
+  finished: boolean;
+  result?: string;
+  attempts: string;
+  queued?: When;
+  started?: When;
+  ended?: When;
+  waited?: string;
+  ran?: string;
+  failedReason?: string;
+  lines: string[];
+  /** The SSE stream of the rest of the log, while the job may still write to it. */
+  stream?: string;
+}
+
+/** Everything the job page shows, read once. */
+export async function jobModel(deps: { index: RepoIndex }, found: FoundJob): Promise<JobModel> {
+  const { job, queue } = found;
+  const id = job.id!;
+  // State first: a job writes its whole log before it finishes, so a finished job's log is complete.
+  const state = await job.getState();
+  const { logs, count } = await queue.getJobLogs(id);
+  const finished = FINISHED.has(state);
+  const data = job.data;
+  const ref = found.kind === 'build' ? found.job.data.ref : `refs/heads/${found.job.data.branch}`;
+  const entry = deps.index.get(repoKey(...(data.repo.split('/') as [string, string])));
+  const spec = entry?.specs.find((s) => s.key === data.specKey);
+  const label = spec?.label ?? data.specKey;
+  const what =
+    found.kind === 'build'
+      ? `${label} on ${found.job.data.pool}`
+      : `${label}, deployments of ${found.job.data.branch}`;
+  return {
+    id,
+    kind: found.kind,
+    title: `${found.kind === 'build' ? 'Build' : 'Deploy'} ${shortSha(data.sha)} of ${data.repo}`,
+    repo: data.repo,
+    sha: data.sha,
+    short: shortSha(data.sha),
+    ref: refLabel(ref),
+    what,
+    state,
+    finished,
+    result: typeof job.returnvalue === 'string' ? job.returnvalue : undefined,
+    attempts: `${job.attemptsMade} of ${job.opts.attempts ?? 1}`,
+    queued: when(job.timestamp),
+    started: when(job.processedOn),
+    ended: when(job.finishedOn),
+    waited: took(job.timestamp, job.processedOn),
+    ran: took(job.processedOn, job.finishedOn),
+    failedReason: job.failedReason || undefined,
+    lines: logLines(logs),
+    stream: finished ? undefined : `/jobs/${encodeURIComponent(id)}/log?from=${count}`,
+  };
+}

@@ -1,0 +1,140 @@
+import type { BuildSpec, RepoIndex } from '../config/repo-index.js';
+import type { Arch } from '../config/schema.js';
+import type { Gates } from '../jobs/gates.js';
+import type { BuildRecord, BuildStatus } from '../plan/check-run-output.js';
+import type { CommitStore } from '../store/commit-store.js';
+import { refLabel, shortSha, when, type When } from './format.js';
+
+export interface PoolCell {
+  pool: string;
+  status?: BuildStatus;
+  href?: string;
+}
+
+export interface RefRow {
+  ref: string;
+  label: string;
+  kind: RefKind;
+  short: string;
+  cells: PoolCell[];
+  when?: When;
+}
+
+export interface SpecView {
+  label: string;
+  pools: string[];
+  rows: RefRow[];
+}
+
+export interface RepoView {
+  fullName: string;
+  specs: SpecView[];
+}
+
+export interface PendingView {
+  href: string;
+  jobId: string;
+  op: string;
+  description: string;
+  since?: When;
+}
+
+export interface OverviewModel {
+  repos: RepoView[];
+  /** Undefined when nothing is gated (no `--confirm`). */
+  pending?: PendingView[];
+}
+
+export type RefKind = 'deploy' | 'pr' | 'branch' | 'other';
+
+export const jobHref = (jobId: string): string => `/jobs/${encodeURIComponent(jobId)}`;
+
+/** The pools a spec is built on, as planBuilds chooses them. */
+export const specPools = (spec: BuildSpec): Arch[] =>
+  spec.build.kind === 'docker' ? spec.build.archs : ['linux-x86_64'];
+
+/** Every pool some build of the flavour runs on: where its build jobs are queued. */
+export function flavourPools(index: RepoIndex): Arch[] {
+  return [...new Set([...index.values()].flatMap((e) => e.specs.flatMap(specPools)))];
+}
+
+const deployBranches = (spec: BuildSpec): string[] => [
+  ...new Set(spec.build.deployments.map((d) => d.branch)),
+];
+
+/** Deployment branches (in config order), then pull requests (newest first), then other branches. */
+export function orderRefs(
+  refs: readonly string[],
+  deployments: readonly string[],
+): { ref: string; kind: RefKind }[] {
+  const deployRefs = deployments.map((b) => `refs/heads/${b}`);
+  const prNumber = (ref: string) => Number(/^refs\/pull\/(\d+)\/head$/.exec(ref)?.[1] ?? NaN);
+  const kind = (ref: string): RefKind =>
+    deployRefs.includes(ref)
+      ? 'deploy'
+      : !Number.isNaN(prNumber(ref))
+        ? 'pr'
+        : ref.startsWith('refs/heads/')
+          ? 'branch'
+          : 'other';
+  const rank: Record<RefKind, number> = { deploy: 0, pr: 1, branch: 2, other: 3 };
+  return refs
+    .map((ref) => ({ ref, kind: kind(ref) }))
+    .sort(
+      (a, b) =>
+        rank[a.kind] - rank[b.kind] ||
+        (a.kind === 'deploy' ? deployRefs.indexOf(a.ref) - deployRefs.indexOf(b.ref) : 0) ||
+        (a.kind === 'pr' ? prNumber(b.ref) - prNumber(a.ref) : 0) ||
+        a.ref.localeCompare(b.ref),
+    );
+}
+
+function row(spec: BuildSpec, ref: string, kind: RefKind, sha: string, records: BuildRecord[]) {
+  const mine = records.filter((r) => r.specKey === spec.key);
+  const cells = specPools(spec).map((pool): PoolCell => {
+    const r = mine.find((x) => x.pool === pool);
+    return r ? { pool, status: r.status, href: jobHref(r.jobId) } : { pool };
+  });
+  const times = mine.map((r) => r.finishedAt ?? r.startedAt ?? r.queuedAt);
+  return {
+    ref,
+    label: refLabel(ref),
+    kind,
+    short: shortSha(sha),
+    cells,
+    when: when(times.length ? Math.max(...times) : undefined),
+  };
+}
+
+/** The overview: each repository's builds, each ref's latest commit and its build per pool. */
+export async function overviewModel(deps: {
+  index: RepoIndex;
+  store: CommitStore;
+  gates?: Gates;
+}): Promise<OverviewModel> {
+  const repos: RepoView[] = [];
+  for (const entry of deps.index.values()) {
+    const heads = await deps.store.heads(entry.fullName);
+    const records = new Map<string, BuildRecord[]>();
+    for (const sha of new Set(Object.values(heads)))
+      records.set(sha, await deps.store.records(entry.fullName, sha));
+    const specs = entry.specs.map((spec) => ({
+      label: spec.label,
+      pools: specPools(spec),
+      rows: orderRefs(Object.keys(heads), deployBranches(spec)).map(({ ref, kind }) =>
+        row(spec, ref, kind, heads[ref], records.get(heads[ref]) ?? []),
+      ),
+    }));
+    repos.push({ fullName: entry.fullName, specs });
+  }
+  const pending = deps.gates
+    ? (await deps.gates.pending()).map((p) => ({
+        href: jobHref(p.jobId),
+        jobId: p.jobId,
+        op: p.op,
+        description: p.description,
+        since: when(p.since),
+      }))
+    : undefined;
+  return { repos, pending };
+}

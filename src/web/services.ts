@@ -1,0 +1,126 @@
+import type { RepoIndex } from '../config/repo-index.js';
+import type { Flavour } from '../config/schema.js';
+import { serviceKey } from '../plan/deploy-jobs.js';
+import type { DeployEntry, DeployResult, DeployStore } from '../store/deploy-store.js';
+import { refLabel, shortSha, took, when, type When } from './format.js';
+import { jobHref } from './overview.js';
+
+/** A service of the flavour, under the key its history is recorded with. */
+export interface ServiceSource {
+  key: string;
+  name: string;
+  kind: string;
+  /** Where it is deployed from: `owner/repo` branch `b`, or an upstream image. */
+  from: string;
+  uri?: string;
+}
+
+/** Every service the flavour deploys to, once each, in config order. */
+export function flavourServices(flavour: Pick<Flavour, 'upstreams'>, index: RepoIndex) {
+  const found = new Map<string, ServiceSource>();
+  const add = (s: ServiceSource) => {
+    if (!found.has(s.key)) found.set(s.key, s);
+  };
+  for (const entry of index.values()) {
+    for (const spec of entry.specs) {
+      const build = spec.build;
+      if (build.kind === 'unikernel') {
+        for (const u of build.deployments)
+          add({
+            key: `unikernel:${u.host}/${u.service}`,
+            name: u.service,
+            kind: `unikernel on ${u.host}`,
+            from: `${entry.fullName} ${u.branch}`,
+          });
+        continue;
+      }
+      for (const d of build.deployments)
+        for (const s of d.services)
+          add({
+            key: serviceKey(s.context, s.name),
+            name: s.name,
+            kind: `${s.kind} on ${s.context}`,
+            from: `${entry.fullName} ${d.branch}`,
+            uri: s.uri,
+          });
+    }
+  }
+  for (const u of flavour.upstreams)
+    for (const s of u.services)
+      add({
+        key: serviceKey(s.context, s.name),
+        name: s.name,
+        kind: `${s.kind} on ${s.context}`,
+        from: u.image,
+        uri: s.uri,
+      });
+  return [...found.values()];
+}
+
+export type ServiceState = 'deployed' | 'deploying' | 'failed' | 'never deployed';
+
+const RUNNING: ReadonlySet<DeployResult> = new Set(['success', 'unchanged']);
+
+/** What runs (the newest successful deploy) and the state of the newest attempt; history newest first. */
+export function serviceState(history: readonly DeployEntry[]): {
+  state: ServiceState;
+  current?: DeployEntry;
+} {
+  const current = history.find((e) => RUNNING.has(e.result));
+  const latest = history[0];
+  if (latest?.result === 'deploying') return { state: 'deploying', current };
+  if (latest?.result === 'failure') return { state: 'failed', current };
+  return { state: current ? 'deployed' : 'never deployed', current };
+}
+
+export interface EntryView {
+  result: string;
+  digest: string;
+  /** Short commit, or empty for an upstream image. */
+  short: string;
+  source: string;
+  href?: string;
+  when?: When;
+  took?: string;
+  error?: string;
+}
+
+export interface ServiceView extends ServiceSource {
+  state: ServiceState;
+  current?: EntryView;
+  history: EntryView[];
+}
+
+function entryView(e: DeployEntry): EntryView {
+  return {
+    result: e.result,
+    digest: e.digest,
+    short: e.sha ? shortSha(e.sha) : '',
+    // Upstream deploys have no commit: `repo` names the image.
+    source: e.sha ? `${e.repo} ${refLabel(`refs/heads/${e.branch}`)}` : e.repo,
+    href: e.sha ? jobHref(e.jobId) : undefined,
+    when: when(e.finishedAt ?? e.startedAt),
+    took: took(e.startedAt, e.finishedAt),
+    error: e.error,
+  };
+}
+
+/** Each service with what runs on it, its state and its history. */
+export async function servicesModel(deps: {
+  flavour: Pick<Flavour, 'upstreams'>;
+  index: RepoIndex;
+  deploys: DeployStore;
+}): Promise<ServiceView[]> {
+  const views: ServiceView[] = [];
+  for (const source of flavourServices(deps.flavour, deps.index)) {
+    const history = await deps.deploys.history(source.key);
+    const { state, current } = serviceState(history);
+    views.push({
+      ...source,
+      state,
+      current: current && entryView(current),
+      history: history.map(entryView),
+    });
+  }
+  return views;
+}
