@@ -145,3 +145,16 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Waits until BullMQ has the job finished: a build's record and check run are
+ * written just before the worker hands the job back, so they can be seen first.
+ */
+export async function jobSettled(
+  queue: { getJob(id: string): Promise<{ finishedOn?: number } | undefined> },
+  id: string,
+): Promise<void> {
+  await waitFor(`job ${id} to finish`, async () =>
+    (await queue.getJob(id))?.finishedOn ? true : undefined,
+  );
+}

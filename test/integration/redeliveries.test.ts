@@ -86,7 +86,12 @@ describe('GitHub redelivers webhooks (same X-GitHub-Delivery), also across a rec
     expect(twice.map((r) => r.status)).toEqual([200, 200]);
     expect((await waitFor('A concluded', () => checks.concluded(a))).conclusion).toBe('success');
     expect(checks.created(a)).toHaveLength(1);
-    expect(Object.values(await buildJobs())).toEqual(['completed']);
+    // The check run is written just before the worker hands the job back to BullMQ.
+    const settled = await waitFor('the build job to complete', async () => {
+      const states = Object.values(await buildJobs());
+      return states.includes('active') ? undefined : states;
+    });
+    expect(settled).toEqual(['completed']);
     // Claimed for a day under the flavour's namespace.
     const ns = `${h.env.prefix}:${h.flavour.name}`;
     const ttl = await h.deployer.runtime.redis.ttl(`${ns}:delivery:${deliveryA}`);

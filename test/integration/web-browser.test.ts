@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/plan/check-run-output.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
-import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
+import { jobSettled, startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
 import { busybox } from '../helpers/swarm.js';
 
@@ -54,6 +54,7 @@ describe('web UI in a real headless Chromium', () => {
     const sha = await push('main', 'echo built in a browser test');
     const done = await waitFor('the build', record(sha, ['success', 'failure']));
     expect(done.status).toBe('success');
+    await jobSettled(h.deployer.runtime.queues.build('linux-x86_64'), done.jobId);
 
     const page = await browser.newPage();
     await page.goto(`${h.url}/`);

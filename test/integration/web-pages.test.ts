@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/plan/check-run-output.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
-import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
+import { jobSettled, startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
 import {
   busybox,
@@ -94,11 +94,13 @@ describe('web UI over HTTP, after real builds and a real deploy', () => {
     const sha = repo.commit(message);
     repo.push(branch);
     expect((await h.send('push', pushPayload(where, branch, sha))).status).toBe(200);
-    return waitFor(`the build of ${branch}`, async () =>
+    const done = await waitFor(`the build of ${branch}`, async () =>
       (await h.deployer.runtime.store.records('acme/site', sha)).find(
         (r) => r.status === 'success' || r.status === 'failure',
       ),
     );
+    await jobSettled(h.deployer.runtime.queues.build('linux-x86_64'), done.jobId);
+    return done;
   }
 
   let main: BuildRecord;
