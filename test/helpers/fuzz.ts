@@ -2,10 +2,14 @@
 // its seed; FUZZ_SEED=<seed> replays the same inputs.
 
 /** The seed for this run: FUZZ_SEED if set, else a fresh one. */
-export function fuzzSeed(): number {
+export function fuzzSeed(defaultSeed = DEFAULT_SEED): number {
+  // CI replays one seed, so a run is reproducible; FUZZ_SEED=random explores new ones.
+  if (process.env.FUZZ_SEED === 'random') return (Math.random() * 2 ** 31) | 0 || 1;
   const given = Number(process.env.FUZZ_SEED);
-  return Number.isInteger(given) && given > 0 ? given : (Math.random() * 2 ** 31) | 0 || 1;
+  return Number.isInteger(given) && given > 0 ? given : defaultSeed;
 }
+
+const DEFAULT_SEED = 915568576;
 
 /** mulberry32: small, fast, and good enough to pick mutations reproducibly. */
 export class Rng {
