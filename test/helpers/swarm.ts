@@ -41,6 +41,9 @@ export function createService(name: string, image: string): void {
     '2s',
     '--update-failure-action',
     'pause',
+    // busybox `sleep` as PID 1 ignores SIGTERM: without this each update waits Docker's 10 s.
+    '--stop-grace-period',
+    '1s',
     image,
   );
 }

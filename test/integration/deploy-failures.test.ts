@@ -13,6 +13,7 @@ import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harn
 import { pushPayload, type RepoRef } from '../helpers/payloads.js';
 import {
   busybox,
+  createService,
   docker,
   pushInitialImage,
   REGISTRY,
@@ -100,7 +101,7 @@ class Scenario {
   }
 
   async start(): Promise<this> {
-    createQuickService(this.service, pushInitialImage(`acme/${this.id}-initial`));
+    createService(this.service, pushInitialImage(`acme/${this.id}-initial`));
     this.initialImage = serviceImage(this.service);
     this.h = await startHarness(
       {
@@ -194,27 +195,6 @@ class Scenario {
       // already gone
     }
   }
-}
-
-/**
- * As helpers/swarm.ts's createService, but old tasks are stopped after 1 s: busybox
- * `sleep` as PID 1 ignores SIGTERM, and each update would otherwise wait out Docker's 10 s.
- */
-function createQuickService(name: string, image: string): void {
-  docker(
-    'service',
-    'create',
-    '--detach',
-    '--name',
-    name,
-    '--update-monitor',
-    '2s',
-    '--update-failure-action',
-    'pause',
-    '--stop-grace-period',
-    '1s',
-    image,
-  );
 }
 
 /** A known_hosts file whose key for the test sshd is some other host's. */
