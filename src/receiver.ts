@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import type { HandlerDeps } from './handlers/accept.js';
 import type { Metrics } from './metrics.js';
 import { createWebApp, type WebDeps } from './web/routes.js';
+import { guardWebhooks } from './webhook-guard.js';
 
 export interface ReceiverOptions {
   probot: Probot;
@@ -15,14 +16,20 @@ export interface ReceiverOptions {
   web?: WebDeps;
 }
 
-/** The HTTP server: Probot's webhook endpoint (signature checked) plus the app's routes. */
+/**
+ * The HTTP server: Probot's webhook endpoint (signature checked, behind the guard that
+ * answers what Probot would answer with a 500) plus the app's routes.
+ */
 export async function startReceiver(opts: ReceiverOptions): Promise<Server> {
-  const middleware = await createNodeMiddleware(createApp(opts.deps), { probot: opts.probot });
+  const { probot } = opts;
+  const probotMiddleware = await createNodeMiddleware(createApp(opts.deps), { probot });
+  // Probot's webhooks exist once it is initialised, which loading the app waits for.
+  const middleware = guardWebhooks(probot.webhooks, probotMiddleware, probot.webhookPath);
   const { metrics } = opts;
   const web =
     opts.web &&
     createWebApp({
-      log: opts.probot.log,
+      log: probot.log,
       ...opts.web,
       stream: { stopped: () => !server.listening },
     });

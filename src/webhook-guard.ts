@@ -15,16 +15,23 @@ type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => v
 
 const MAX_BODY = 25 * 1024 * 1024;
 const SIGNATURE_MISMATCH = '[@octokit/webhooks] signature does not match event payload and secret';
+// What @octokit/webhooks 14 checks before it reads a delivery; it answers 415 and 400 itself.
+const JSON_CONTENT_TYPE = /^\s*(application\/json)\s*(?:;|$)/u;
+const REQUIRED_HEADERS = ['x-github-event', 'x-hub-signature-256', 'x-github-delivery'];
 
 /**
  * Deliveries that @octokit/webhooks or Probot answer with a 500 although the sender
  * is at fault (found by test/integration/webhook-fuzz.test.ts):
  * - a JSON value that is not an object or array (`null`, `5`, `"x"`): refused, 400;
- * - an event name that is a property of `Object.prototype` (`__proto__`,
- *   `hasOwnProperty`, `valueOf`): the hook table is a plain object;
+ * - an empty event name ("Event name not passed"), or one that is a property of
+ *   `Object.prototype` (`__proto__`, `hasOwnProperty`, `valueOf`): the hook table
+ *   is a plain object;
+ * - an `action` that is not a string: it is turned into a hook name with `${}`,
+ *   which throws for `{"toString":1}`, and routes `["rerequested"]` as "rerequested";
  * - an `installation.id` that is there but not a number: Probot's event auth throws.
- * The last two are ignored (200) once the signature is checked, as any malformed
- * delivery is. Returns the reply to send, or undefined to hand the delivery on.
+ * The last three are ignored (200), as any malformed delivery is. Nothing is answered
+ * before the signature is checked. Returns the reply to send, or undefined to hand
+ * the delivery on.
  */
 export async function screenWebhook(
   webhooks: SignatureVerifier,
@@ -38,23 +45,31 @@ export async function screenWebhook(
   } catch {
     return undefined; // Probot answers invalid JSON with a 400, after the signature
   }
+  const reply = screenPayload(name, payload);
+  if (!reply) return undefined;
+  const signed = await webhooks.verify(body, signature).catch(() => false);
+  return signed ? reply : json(400, { error: SIGNATURE_MISMATCH });
+}
+
+function screenPayload(name: string, payload: unknown): GuardReply | undefined {
   if (payload === null || typeof payload !== 'object') {
     return json(400, { error: 'The payload must be a JSON object' });
   }
   const reason =
-    name in Object.prototype
+    name === '' || name in Object.prototype
       ? 'unknown event name'
-      : malformedInstallation(payload)
-        ? 'malformed installation id'
-        : undefined;
-  if (!reason) return undefined;
-  const signed = await webhooks.verify(body, signature).catch(() => false);
-  return signed ? json(200, { ignored: reason }) : json(400, { error: SIGNATURE_MISMATCH });
+      : malformedAction(payload)
+        ? 'malformed action'
+        : malformedInstallation(payload)
+          ? 'malformed installation id'
+          : undefined;
+  return reason ? json(200, { ignored: reason }) : undefined;
 }
 
 /**
  * Wraps Probot's node middleware: reads a webhook delivery once, screens it, and hands
  * the text on (@octokit/webhooks takes a string `req.body` instead of the stream).
+ * What @octokit/webhooks refuses on its headers alone is handed on unread.
  */
 export function guardWebhooks(
   webhooks: SignatureVerifier,
@@ -62,29 +77,17 @@ export function guardWebhooks(
   path = '/api/github/webhooks',
 ): NodeMiddleware {
   return async (req, res, next) => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
-    if (req.method !== 'POST' || pathname !== path) return middleware(req, res, next);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      // GitHub caps payloads at 25 MB: anything larger is not a delivery; never buffer it.
-      if (size > MAX_BODY) {
-        res
-          .writeHead(413, { 'content-type': 'application/json' })
-          .end('{"error":"payload too large"}');
-        req.destroy();
-        return true;
-      }
-      chunks.push(chunk as Buffer);
+    if (req.method !== 'POST' || !isPath(req.url, path) || !looksLikeDelivery(req)) {
+      return middleware(req, res, next);
     }
-    const body = Buffer.concat(chunks).toString('utf8');
-    const name = req.headers['x-github-event'];
-    const signature = req.headers['x-hub-signature-256'];
-    const early =
-      typeof name === 'string' && typeof signature === 'string'
-        ? await screenWebhook(webhooks, name, body, signature)
-        : undefined;
+    const body = await readBody(req, res);
+    if (body === undefined) return true;
+    const early = await screenWebhook(
+      webhooks,
+      req.headers['x-github-event'] as string,
+      body,
+      req.headers['x-hub-signature-256'] as string,
+    );
     if (early) {
       res.writeHead(early.status, { 'content-type': 'application/json' }).end(early.body);
       return true;
@@ -92,6 +95,51 @@ export function guardWebhooks(
     (req as IncomingMessage & { body?: string }).body = body;
     return middleware(req, res, next);
   };
+}
+
+/** The path test of @octokit/webhooks: trailing slashes do not count, the query does. */
+function isPath(url: string | undefined, path: string): boolean {
+  try {
+    return new URL(trimSlashes(url ?? '/'), 'http://localhost').pathname === trimSlashes(path);
+  } catch {
+    return false; // @octokit/webhooks answers an unparsable URL itself
+  }
+}
+
+const trimSlashes = (path: string): string => path.replace(/\/+$/, '') || '/';
+
+function looksLikeDelivery(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  return (
+    typeof type === 'string' &&
+    JSON_CONTENT_TYPE.test(type) &&
+    REQUIRED_HEADERS.every((h) => typeof req.headers[h] === 'string')
+  );
+}
+
+/** The body as text, or undefined once a too large one has been refused. */
+async function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    // GitHub caps payloads at 25 MB: anything larger is not a delivery; never buffer it.
+    if (size > MAX_BODY) {
+      res
+        .writeHead(413, { 'content-type': 'application/json' })
+        .end('{"error":"payload too large"}');
+      req.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function malformedAction(payload: object): boolean {
+  const action = (payload as { action?: unknown }).action;
+  // GitHub sends a string, or no action at all.
+  return action !== undefined && action !== null && typeof action !== 'string';
 }
 
 function malformedInstallation(payload: object): boolean {

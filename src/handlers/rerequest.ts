@@ -7,4 +7,12 @@ import { accept, type HandlerDeps } from './accept.js';
 export const onRerequest =
   (deps: HandlerDeps) =>
   async (context: Context<'check_run.rerequested' | 'check_suite.rerequested'>) =>
-    accept(deps, context, parseRerequest(context.payload, CHECK_NAME), { rebuild: true });
+    // @octokit/webhooks routes by `${name}.${action}`, so only a string action is the real one.
+    accept(
+      deps,
+      context,
+      (context.payload.action as unknown) === 'rerequested'
+        ? parseRerequest(context.payload, CHECK_NAME)
+        : { ignore: 'not a rerequested action' },
+      { rebuild: true },
+    );
