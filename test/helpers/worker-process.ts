@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Harness } from './harness.js';
 
-/** `deployer worker` as its own process, joining the harness's Redis, flavour and GitHub. */
-export function spawnWorker(h: Harness): ChildProcess {
+/**
+ * `deployer worker` as its own process, joining the harness's Redis, flavour and
+ * GitHub; `env` adds settings (DOCKER_CONFIG, DEPLOYER_SSH_KEY, … for deploys).
+ */
+export function spawnWorker(h: Harness, env: Record<string, string> = {}): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'deployer-worker-'));
   const configFile = join(dir, 'flavour.json');
   writeFileSync(configFile, JSON.stringify(h.flavour));
@@ -20,6 +23,7 @@ export function spawnWorker(h: Harness): ChildProcess {
       DEPLOYER_POOLS: h.env.pools.join(','),
       DEPLOYER_WORK_DIR: join(dir, 'builds'),
       DEPLOYER_JOB_LOCK_MS: String(h.env.jobLockMs),
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
