@@ -1,5 +1,6 @@
 import type { ApplicationFunction } from 'probot';
 import type { HandlerDeps } from './handlers/accept.js';
+import { onInstallationChange } from './handlers/installation.js';
 import { onPullRequest } from './handlers/pull-request.js';
 import { onPush } from './handlers/push.js';
 import { onRerequest } from './handlers/rerequest.js';
@@ -14,4 +15,5 @@ export const createApp =
       onPullRequest(deps),
     );
     app.on(['check_run.rerequested', 'check_suite.rerequested'], onRerequest(deps));
+    app.on(['installation', 'installation_repositories'], onInstallationChange(deps));
   };

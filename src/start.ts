@@ -4,6 +4,8 @@ import { createProbot, type Probot, type ProbotOctokit } from 'probot';
 import type { DeployerEnv } from './config/env.js';
 import type { Arch, Flavour } from './config/schema.js';
 import { createDeployDeps, readDeploySettings, type DeploySettings } from './deploy-deps.js';
+import { doctorTask, withDrift } from './doctor/doctor-task.js';
+import { DOCTOR_TASK } from './doctor/request.js';
 import { localDocker } from './exec/docker.js';
 import { argResolvers } from './github/arg-resolvers.js';
 import { branchHeads } from './github/branch-heads.js';
@@ -64,8 +66,9 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
     const docker = localDocker(env.dockerHost);
     const repoToken = installationTokens(probot);
     const github = (id: number) => probot.auth(id);
+    const settings = opts.deploySettings ?? readDeploySettings(opts.probotEnv);
     const { deploy, stage, registry } = createDeployDeps({
-      settings: opts.deploySettings ?? readDeploySettings(opts.probotEnv),
+      settings,
       runtime,
       docker,
       dockerHost: env.dockerHost,
@@ -101,11 +104,13 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       control: {
         'catch-up': () => catchUp({ ...runtime, head: branchHeads(probot) }),
         'watch-args': () => watchArgSources({ ...runtime, resolvers }),
+        [DOCTOR_TASK]: doctorTask({ probot, runtime, settings, log, probotEnv: opts.probotEnv }),
         ...upstreamTasks(createUpstreamDeps(runtime, deploy, registry), flavour.upstreams, log),
       },
     });
     await runtime.queues.schedule('catch-up', env.catchUpMs);
     await runtime.queues.schedule('watch-args', env.catchUpMs);
+    await runtime.queues.schedule(DOCTOR_TASK, env.catchUpMs);
     for (const u of flavour.upstreams)
       await runtime.queues.schedule(upstreamSchedulerId(u), everyMs(u));
     log.info({ flavour: flavour.name, pools }, 'worker started');
@@ -116,7 +121,8 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   if (opts.receiver) {
     const port = Number(opts.probotEnv.PORT ?? 3000);
     const host = opts.probotEnv.HOST ?? 'localhost';
-    server = await startReceiver({ probot, deps: runtime, port, host, metrics, web: runtime });
+    const web = withDrift(runtime);
+    server = await startReceiver({ probot, deps: runtime, port, host, metrics, web });
     url = `http://${host}:${(server.address() as AddressInfo).port}`;
     log.info({ flavour: flavour.name, url }, 'receiver listening');
   }

@@ -1,8 +1,10 @@
 import type { BuildSpec, RepoIndex } from '../config/repo-index.js';
 import type { Arch } from '../config/schema.js';
+import { DRIFT_LABELS } from '../doctor/warnings.js';
 import type { Gates } from '../jobs/gates.js';
 import type { BuildRecord, BuildStatus } from '../plan/check-run-output.js';
 import type { CommitStore } from '../store/commit-store.js';
+import type { DriftStore } from '../store/drift-store.js';
 import { refLabel, shortSha, when, type When } from './format.js';
 
 export interface PoolCell {
@@ -39,10 +41,19 @@ export interface PendingView {
   since?: When;
 }
 
+export interface DriftView {
+  kind: string;
+  label: string;
+  message: string;
+  since?: When;
+}
+
 export interface OverviewModel {
   repos: RepoView[];
   /** Undefined when nothing is gated (no `--confirm`). */
   pending?: PendingView[];
+  /** Undefined where no drift check runs (local mode). */
+  drift?: DriftView[];
 }
 
 export type RefKind = 'deploy' | 'pr' | 'branch' | 'other';
@@ -111,6 +122,7 @@ export async function overviewModel(deps: {
   index: RepoIndex;
   store: CommitStore;
   gates?: Gates;
+  drift?: DriftStore;
 }): Promise<OverviewModel> {
   const repos: RepoView[] = [];
   for (const entry of deps.index.values()) {
@@ -136,5 +148,11 @@ export async function overviewModel(deps: {
         since: when(p.since),
       }))
     : undefined;
-  return { repos, pending };
+  const drift = (await deps.drift?.current())?.map((w) => ({
+    kind: w.kind,
+    label: DRIFT_LABELS[w.kind],
+    message: w.message,
+    since: when(w.since),
+  }));
+  return { repos, pending, drift };
 }

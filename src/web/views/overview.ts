@@ -1,6 +1,7 @@
 /** The overview: gated operations, then repositories → builds → refs with their jobs per pool. */
 export const overview = `<% layout('@layout', { title: 'Overview', nav: 'overview', flavour: it.flavour }) %>
 <h1>Repositories</h1>
+<%~ include('@drift', { drift: it.drift }) %>
 <% if (it.pending) { %>
 <section class="pending">
 <h2>Waiting for confirmation</h2>
