@@ -3,11 +3,12 @@ import type { HandlerDeps } from './handlers/accept.js';
 import { onInstallationChange } from './handlers/installation.js';
 import { onPullRequest } from './handlers/pull-request.js';
 import { onPush } from './handlers/push.js';
+import { onRequestedAction, type ActionDeps } from './handlers/requested-action.js';
 import { onRerequest } from './handlers/rerequest.js';
 
 /** The Probot app: routes webhook events to thin handlers, and nothing else. */
 export const createApp =
-  (deps: HandlerDeps): ApplicationFunction =>
+  (deps: HandlerDeps & ActionDeps): ApplicationFunction =>
   (app) => {
     app.on('push', onPush(deps));
     app.on(
@@ -15,5 +16,6 @@ export const createApp =
       onPullRequest(deps),
     );
     app.on(['check_run.rerequested', 'check_suite.rerequested'], onRerequest(deps));
+    app.on('check_run.requested_action', onRequestedAction(deps));
     app.on(['installation', 'installation_repositories'], onInstallationChange(deps));
   };

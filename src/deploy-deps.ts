@@ -144,6 +144,8 @@ export function createDeployDeps(w: DeployWiring): {
     registry,
     ssh: settings.ssh,
     unikernelHosts: runtime.flavour.unikernelHosts,
+    gates: runtime.gates,
+    requestCheckSync: (repo, sha) => runtime.queues.requestCheckSync(repo, sha),
   };
   const stage: StageDeps = {
     docker: w.docker,

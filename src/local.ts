@@ -8,10 +8,11 @@ import type { Arch, Flavour } from './config/schema.js';
 import { createDeployDeps, type DeploySettings } from './deploy-deps.js';
 import { localDocker } from './exec/docker.js';
 import { lsRemote } from './exec/git.js';
-import { Gates, type Level } from './jobs/gates.js';
+import type { Gates, Level } from './jobs/gates.js';
 import { pollHeads } from './jobs/poll-heads.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import type { LoginSettings } from './web/github-login.js';
 import { createWebApp, type WebDeps } from './web/routes.js';
 
 export interface LocalOptions {
@@ -29,6 +30,8 @@ export interface LocalOptions {
   gitBase?: string;
   /** Serve the web UI here (local mode: on localhost). */
   web?: { port: number; host: string };
+  /** GitHub sign-in for the web UI's admin buttons; without it they are not offered. */
+  login?: LoginSettings;
 }
 
 export interface RunningLocal {
@@ -62,10 +65,13 @@ function only(flavour: Flavour, repo: string | undefined): Flavour {
 export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
   const flavour = only(opts.flavour, opts.repo);
   const log = opts.log ?? pino({ name: 'deployer-local' });
-  const runtime = createRuntime(opts.env, flavour);
+  const runtime = createRuntime(
+    { ...opts.env, confirm: opts.confirm ?? opts.env.confirm },
+    flavour,
+  );
+  const { gates } = runtime;
   runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
   runtime.queues.onError = (err) => log.error({ err: err.message }, 'queue error');
-  const gates = new Gates(runtime.redis, runtime.queues.prefix, opts.confirm);
   const docker = localDocker(opts.env.dockerHost);
   const repoToken = async () => undefined;
   const { deploy, stage } = createDeployDeps({
@@ -97,7 +103,7 @@ export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
       buildTimeoutMs: opts.env.buildTimeoutMs,
     },
     checks: { store: runtime.store, baseUrl: flavour.baseUrl },
-    deploy: { ...deploy, gates },
+    deploy,
     control: {
       'poll-heads': () =>
         pollHeads({
@@ -108,12 +114,12 @@ export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
     },
   });
   await runtime.queues.schedule('poll-heads', opts.pollMs);
-  const web = opts.web && (await serveWeb({ ...runtime, gates, log }, opts.web));
+  const web = opts.web && (await serveWeb({ ...runtime, log, login: opts.login }, opts.web));
   log.info(
     {
       flavour: flavour.name,
       repos: flavour.repos.length,
-      confirm: opts.confirm ?? 'none',
+      confirm: gates.threshold ?? 'none',
       web: web?.url,
     },
     'local mode started',

@@ -1,27 +1,30 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { parsePools, positiveInt, readEnv } from './config/env.js';
+import { parseLevel, parsePools, positiveInt, readEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { ConfigError, loadFlavourFile } from './config/load.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readDeploySettings } from './deploy-deps.js';
 import { builtInFlavours } from './deployers/index.js';
 import { renderServicesDoc } from './docs/services-doc.js';
-import { Gates, LEVELS, OPERATION_LEVELS, type Level, type Operation } from './jobs/gates.js';
+import { LEVELS, OPERATION_LEVELS, type Gates, type Operation } from './jobs/gates.js';
 import { startLocal } from './local.js';
-import { redisConnection } from './runtime.js';
+import { createRuntime } from './runtime.js';
 import { startDeployer } from './start.js';
+import { readLoginSettings } from './web/github-login.js';
 
 interface Roles {
   receiver: boolean;
   worker: boolean;
   pools?: string;
   slack?: string;
+  confirm?: string;
 }
 
-async function run({ pools, slack, ...roles }: Roles): Promise<void> {
+async function run({ pools, slack, confirm, ...roles }: Roles): Promise<void> {
   const servedPools = pools === undefined ? undefined : parsePools(pools, '--pools');
-  const env = readEnv();
+  const read = readEnv();
+  const env = { ...read, confirm: parseLevel(confirm, '--confirm') ?? read.confirm };
   const deployer = await startDeployer({
     env,
     flavour: resolveFlavour(env),
@@ -51,18 +54,17 @@ async function runLocal(
   repo: string | undefined,
   opts: { flavour?: string; confirm?: string; poll: string },
 ) {
-  if (opts.confirm !== undefined && !(LEVELS as readonly string[]).includes(opts.confirm)) {
-    throw new ConfigError(`--confirm: expected one of ${LEVELS.join(', ')}, got "${opts.confirm}"`);
-  }
+  const confirm = parseLevel(opts.confirm, '--confirm');
   const { env, flavour } = envFor(opts.flavour);
   const local = await startLocal({
     env,
     flavour,
     repo,
-    confirm: opts.confirm as Level | undefined,
+    confirm,
     deploySettings: readDeploySettings(),
     pollMs: positiveInt(opts.poll, '--poll') * 1000,
     web: { port: positiveInt(process.env.PORT ?? '3000', 'PORT'), host: 'localhost' },
+    login: readLoginSettings(),
   });
   const stop = async () => {
     await local.close();
@@ -74,11 +76,11 @@ async function runLocal(
 
 async function withGates(flavourName: string | undefined, fn: (gates: Gates) => Promise<void>) {
   const { env, flavour } = envFor(flavourName);
-  const redis = redisConnection(env.redisUrl);
+  const runtime = createRuntime(env, flavour);
   try {
-    await fn(new Gates(redis, `${env.prefix}:${flavour.name}`, undefined));
+    await fn(runtime.gates);
   } finally {
-    redis.disconnect();
+    await runtime.close();
   }
 }
 
@@ -91,6 +93,7 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+const CONFIRM_HELP = `operations at or above this level wait for an admin: web UI, the check run's Confirm, or \`deployer confirm\` (${LEVELS.join(', ')}; default $DEPLOYER_CONFIRM)`;
 const SLACK_HELP =
   'file holding the Slack incoming-webhook URL (default $DEPLOYER_SLACK_WEBHOOK_FILE)';
 
@@ -101,7 +104,10 @@ program
   .command('start')
   .description('receiver and worker in one process')
   .option('--slack <file>', SLACK_HELP)
-  .action((opts: { slack?: string }) => run({ receiver: true, worker: true, ...opts }).catch(fail));
+  .option('--confirm <level>', CONFIRM_HELP)
+  .action((opts: { slack?: string; confirm?: string }) =>
+    run({ receiver: true, worker: true, ...opts }).catch(fail),
+  );
 program
   .command('serve')
   .description('receive webhooks and enqueue jobs (no builds)')
@@ -111,7 +117,8 @@ program
   .description('build and deploy jobs from the queues')
   .option('--pools <list>', 'build pools to serve, comma-separated (default $DEPLOYER_POOLS)')
   .option('--slack <file>', SLACK_HELP)
-  .action((opts: { pools?: string; slack?: string }) =>
+  .option('--confirm <level>', CONFIRM_HELP)
+  .action((opts: { pools?: string; slack?: string; confirm?: string }) =>
     run({ receiver: false, worker: true, ...opts }).catch(fail),
   );
 program

@@ -2,13 +2,14 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
 import { createApp } from './app.js';
 import type { HandlerDeps } from './handlers/accept.js';
+import type { ActionDeps } from './handlers/requested-action.js';
 import type { Metrics } from './metrics.js';
 import { createWebApp, type WebDeps } from './web/routes.js';
 import { guardWebhooks } from './webhook-guard.js';
 
 export interface ReceiverOptions {
   probot: Probot;
-  deps: HandlerDeps;
+  deps: HandlerDeps & ActionDeps;
   port: number;
   host: string;
   metrics?: Metrics;

@@ -3,6 +3,7 @@ import type { DeployerEnv } from './config/env.js';
 import { resolveFlavour } from './config/flavour.js';
 import { buildRepoIndex, type RepoIndex } from './config/repo-index.js';
 import type { Flavour } from './config/schema.js';
+import { Gates } from './jobs/gates.js';
 import { Queues } from './jobs/queues.js';
 import { ArgStore } from './store/arg-store.js';
 import { CommitStore } from './store/commit-store.js';
@@ -22,6 +23,8 @@ export interface Runtime {
   args: ArgStore;
   /** Webhook deliveries already handled, so a redelivery is ignored. */
   deliveries: DeliveryStore;
+  /** Operations waiting for an admin (`env.confirm`); a change rewrites the commit's check run. */
+  gates: Gates;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,7 @@ export function createRuntime(env: DeployerEnv, flavour: Flavour = resolveFlavou
     deploys: new DeployStore(redis, ns),
     args: new ArgStore(redis, ns),
     deliveries: new DeliveryStore(redis, ns),
+    gates: new Gates(redis, ns, env.confirm, (repo, sha) => queues.requestCheckSync(repo, sha)),
     async close() {
       await queues.close();
       redis.disconnect();

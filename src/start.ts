@@ -17,6 +17,7 @@ import { installationTokens } from './github/installation-token.js';
 import { startWorkers, type RunningWorkers } from './jobs/worker.js';
 import { Metrics } from './metrics.js';
 import { startReceiver } from './receiver.js';
+import { readLoginSettings } from './web/github-login.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export interface StartOptions {
@@ -93,9 +94,10 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
         repoToken,
         stage,
         buildTimeoutMs: env.buildTimeoutMs,
+        gates: runtime.gates,
         args: { store: runtime.args, resolve: (sources) => resolveArgSources(sources, resolvers) },
       },
-      checks: { store: runtime.store, baseUrl: flavour.baseUrl, github },
+      checks: { ...runtime, baseUrl: flavour.baseUrl, github },
       deploy: {
         ...deploy,
         onResult: (service, result) => metrics.deployments.inc({ service, result }),
@@ -121,7 +123,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   if (opts.receiver) {
     const port = Number(opts.probotEnv.PORT ?? 3000);
     const host = opts.probotEnv.HOST ?? 'localhost';
-    const web = withDrift(runtime);
+    const web = { ...withDrift(runtime), login: readLoginSettings(opts.probotEnv) };
     server = await startReceiver({ probot, deps: runtime, port, host, metrics, web });
     url = `http://${host}:${(server.address() as AddressInfo).port}`;
     log.info({ flavour: flavour.name, url }, 'receiver listening');

@@ -1,5 +1,6 @@
 import { ARCHS, type Arch } from './schema.js';
 import { ConfigError } from './load.js';
+import { LEVELS, type Level } from './levels.js';
 
 /** Deployer's own settings; Probot reads its own (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GHE_HOST, …). */
 export interface DeployerEnv {
@@ -18,6 +19,8 @@ export interface DeployerEnv {
   catchUpMs: number;
   /** A build taking longer fails (twice as long for riscv64). */
   buildTimeoutMs: number;
+  /** Operations at or above this level wait for an admin's confirmation. */
+  confirm?: Level;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
@@ -35,7 +38,16 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
       env.DEPLOYER_BUILD_TIMEOUT_MS ?? '3600000',
       'DEPLOYER_BUILD_TIMEOUT_MS',
     ),
+    confirm: parseLevel(env.DEPLOYER_CONFIRM || undefined, 'DEPLOYER_CONFIRM'),
   };
+}
+
+/** A confirmation level (`--confirm`, DEPLOYER_CONFIRM); undefined when none is given. */
+export function parseLevel(text: string | undefined, source: string): Level | undefined {
+  if (text === undefined) return undefined;
+  if (!(LEVELS as readonly string[]).includes(text))
+    throw new ConfigError(`${source}: expected one of ${LEVELS.join(', ')}, got "${text}"`);
+  return text as Level;
 }
 
 export function parsePools(text: string, source: string): Arch[] {
@@ -69,4 +81,11 @@ export function gitBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return PUBLIC_GIT_BASE_URL;
 }
 
+/** GitHub's REST API: the GitHub Enterprise host's `/api/v3`, else GitHub's public API. */
+export function githubApiUrl(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.GHE_HOST) return `${env.GHE_PROTOCOL ?? 'https'}://${env.GHE_HOST}/api/v3`;
+  return PUBLIC_API_URL;
+}
+
 const PUBLIC_GIT_BASE_URL = 'https://github.com';
+const PUBLIC_API_URL = 'https://api.github.com';

@@ -24,6 +24,7 @@ export async function writeCheckRun(
     status: state.status,
     details_url: state.detailsUrl,
     output: state.output,
+    actions: state.actions,
     ...(state.conclusion ? { conclusion: state.conclusion, completed_at: now.toISOString() } : {}),
   };
   if (target.checkRunId === undefined) {

@@ -2,10 +2,16 @@ import type { Job } from 'bullmq';
 import { writeCheckRun, type Octokit } from '../github/check-runs.js';
 import { checkRunState, type BuildRecord } from '../plan/check-run-output.js';
 import type { CommitStore } from '../store/commit-store.js';
+import type { DeployStore } from '../store/deploy-store.js';
+import type { Gates } from './gates.js';
 import type { CheckJobData } from './queues.js';
 
 export interface CheckDeps {
   store: CommitStore;
+  /** Where the commit was deployed (it then offers Roll back); absent: nothing is. */
+  deploys?: DeployStore;
+  /** Operations waiting for an admin (the check run asks for them). */
+  gates?: Gates;
   baseUrl: string;
   /** Absent in local mode: there is no App to write check runs with. */
   github?: (installationId: number) => Promise<Octokit>;
@@ -26,21 +32,25 @@ const asQueued = (r: BuildRecord): BuildRecord => ({
  */
 export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>): Promise<string> {
   const { repo, sha } = job.data;
-  const [meta, records] = await Promise.all([
+  const [meta, records, waiting, deployedTo] = await Promise.all([
     deps.store.meta(repo, sha),
     deps.store.records(repo, sha),
+    deps.gates?.pendingFor(repo, sha),
+    deps.deploys?.deployedTo(repo, sha),
   ]);
   if (!meta || records.length === 0) return 'nothing recorded';
   if (!deps.github) return 'no GitHub App (local mode)';
-  const state = checkRunState(records, deps.baseUrl);
+  const state = checkRunState(records, deps.baseUrl, { waiting, deployedTo });
   const body = JSON.stringify(state);
   if (body === meta.lastWritten && meta.checkRunId !== undefined) return 'unchanged';
   const [owner, name] = repo.split('/');
   const octokit = await deps.github(meta.installationId);
-  let checkRunId = meta.checkRunId;
+  // A completed check run is not reopened: work going on after a confirmation gets a fresh one.
+  const reopened = state.status !== 'completed' && wasCompleted(meta.lastWritten);
+  let checkRunId = reopened ? undefined : meta.checkRunId;
   if (checkRunId === undefined) {
     // Created as it was when the commit arrived, so GitHub always shows queued first.
-    const queued = checkRunState(records.map(asQueued), deps.baseUrl);
+    const queued = checkRunState(records.map(asQueued), deps.baseUrl, { waiting, deployedTo });
     checkRunId = await writeCheckRun(octokit, { owner, repo: name, sha }, queued);
     await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: JSON.stringify(queued) });
     if (JSON.stringify(queued) === body) return 'queued';
@@ -48,4 +58,9 @@ export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>):
   await writeCheckRun(octokit, { owner, repo: name, sha, checkRunId }, state);
   await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: body });
   return `${state.status}${state.conclusion ? `/${state.conclusion}` : ''}`;
+}
+
+function wasCompleted(lastWritten: string | undefined): boolean {
+  if (!lastWritten) return false;
+  return (JSON.parse(lastWritten) as { status?: string }).status === 'completed';
 }

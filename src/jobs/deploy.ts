@@ -16,7 +16,7 @@ import {
   type DeployJobData,
 } from '../plan/deploy-jobs.js';
 import type { CommitStore } from '../store/commit-store.js';
-import type { DeployEntry, DeployStore } from '../store/deploy-store.js';
+import type { DeployEntry, DeployStore, StagedImage } from '../store/deploy-store.js';
 import { targets } from '../targets/index.js';
 import { DeployError, type DeployContext } from '../targets/target.js';
 import { deployUnikernel } from '../targets/unikernel.js';
@@ -47,6 +47,8 @@ export interface DeployDeps {
   unikernelHosts: Record<string, UnikernelHost>;
   /** Confirmation gates (`--confirm LEVEL`); absent: nothing waits. */
   gates?: Gates;
+  /** Asks for the commit's check run to be written again (it offers Roll back once deployed). */
+  requestCheckSync?: (repo: string, sha: string) => Promise<void>;
   /** Told each service deploy's result (metrics). */
   onResult?: (service: string, result: 'success' | 'unchanged' | 'failure') => void;
 }
@@ -70,73 +72,82 @@ export async function processDeploy(
   if (!spec) throw new UnrecoverableError(`${data.repo} no longer has build ${data.specKey}`);
   const log = new JobLog(job);
   try {
-    if (!(await isHead(deps, data))) {
+    if (!data.rollback && !(await isHead(deps, data))) {
       log.line(
         `${data.sha.slice(0, 7)} is no longer the head of ${data.branch}: not deployed (superseded)`,
       );
       return 'superseded';
     }
-    const staged = await deps.deploys.staged(data.repo, data.sha, data.specKey);
-    const failures: string[] = [];
+    const staged = data.rollback
+      ? []
+      : await deps.deploys.staged(data.repo, data.sha, data.specKey);
+    const wanted = (key: string) => !data.rollback || data.rollback.service === key;
+    const outcomes: UnitOutcome[] = [];
     for (const u of unikernelDeploymentsFor(spec.build, data.branch)) {
-      const image = `${staged[0].ref.replace(/:[^:/]+$/, '')}@${staged[0].digest}`;
-      const failure = await upgrade(deps, job, token, log, {
-        key: `unikernel:${u.host}/${u.service}`,
-        name: u.service,
-        image,
-        digest: staged[0].digest,
-        run: async (line) => {
-          await deployUnikernel({
-            name: u.service,
-            host: u.host,
-            hostConfig: deps.unikernelHosts[u.host] ?? unikernelHostSchema.parse({}),
-            image: parseImageRef(image),
-            registry: deps.registry,
-            ssh: deps.ssh,
-            log: line,
-          });
-          return { changed: true };
-        },
-      });
-      if (failure) failures.push(failure);
+      const key = `unikernel:${u.host}/${u.service}`;
+      if (!wanted(key)) continue;
+      const image =
+        data.rollback?.image ?? `${staged[0].ref.replace(/:[^:/]+$/, '')}@${staged[0].digest}`;
+      outcomes.push(
+        await upgrade(deps, job, token, log, {
+          key,
+          name: u.service,
+          image,
+          digest: data.rollback?.digest ?? staged[0].digest,
+          run: async (line) => {
+            await deployUnikernel({
+              name: u.service,
+              host: u.host,
+              hostConfig: deps.unikernelHosts[u.host] ?? unikernelHostSchema.parse({}),
+              image: parseImageRef(image),
+              registry: deps.registry,
+              ssh: deps.ssh,
+              log: line,
+            });
+            return { changed: true };
+          },
+        }),
+      );
     }
     for (const deployment of deploymentsFor(spec.build, data.branch)) {
-      const digest = await deps.manifestList(
-        deployment.target,
-        staged.map((s) => ({
-          ref: `${s.ref.replace(/:[^:/]+$/, '')}@${s.digest}`,
-          pool: s.pool as Arch,
-        })),
-      );
-      log.line(
-        `Wrote ${deployment.target} (${digest}) for ${staged.map((s) => s.pool).join(', ')}`,
-      );
-      const image = `${deployment.target}@${digest}`;
-      for (const service of deployment.services) {
-        const failure = await upgrade(deps, job, token, log, {
-          key: serviceKey(service.context, service.name),
-          name: service.name,
-          uri: service.uri,
-          image,
-          digest,
-          run: async (line) =>
-            targets[service.kind].deploy({
-              service,
-              image,
-              digest,
-              auth: await deps.engineAuth(deployment.target),
-              ...deps.engine(service.context),
-              composeFile: service.compose ? await deps.readFile(data, service.compose) : undefined,
-              log: line,
-              convergeTimeoutMs: deps.convergeTimeoutMs,
-            }),
-        });
-        if (failure) failures.push(failure);
+      const services = deployment.services.filter((s) => wanted(serviceKey(s.context, s.name)));
+      if (!services.length) continue;
+      const { image, digest } =
+        data.rollback ?? (await writeTarget(deps, deployment.target, staged, log));
+      for (const service of services) {
+        outcomes.push(
+          await upgrade(deps, job, token, log, {
+            key: serviceKey(service.context, service.name),
+            name: service.name,
+            uri: service.uri,
+            image,
+            digest,
+            run: async (line) =>
+              targets[service.kind].deploy({
+                service,
+                image,
+                digest,
+                auth: await deps.engineAuth(deployment.target),
+                ...deps.engine(service.context),
+                composeFile: service.compose
+                  ? await deps.readFile(data, service.compose)
+                  : undefined,
+                log: line,
+                convergeTimeoutMs: deps.convergeTimeoutMs,
+              }),
+          }),
+        );
       }
     }
+    if (data.rollback && !outcomes.length)
+      throw new UnrecoverableError(
+        `${data.rollback.service} is not deployed from ${data.repo} ${data.branch}`,
+      );
+    const failures = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
     if (failures.length) throw new DeployError(failures.join('; '));
+    if (data.rollback) return 'rolled back';
     await deps.deploys.setDeployedSha(data.repo, data.specKey, data.branch, data.sha);
-    return 'deployed';
+    return outcomes.length && outcomes.every((o) => o.pinned) ? 'pinned, not deployed' : 'deployed';
   } catch (err) {
     if (err instanceof DelayedError) throw err;
     log.line(describeFailure(err));
@@ -145,6 +156,24 @@ export async function processDeploy(
   } finally {
     await log.flush();
   }
+}
+
+/** Writes the manifest list at a deployment's target over the staged per-pool images. */
+async function writeTarget(
+  deps: DeployDeps,
+  target: string,
+  staged: StagedImage[],
+  log: JobLog,
+): Promise<{ image: string; digest: string }> {
+  const digest = await deps.manifestList(
+    target,
+    staged.map((s) => ({
+      ref: `${s.ref.replace(/:[^:/]+$/, '')}@${s.digest}`,
+      pool: s.pool as Arch,
+    })),
+  );
+  log.line(`Wrote ${target} (${digest}) for ${staged.map((s) => s.pool).join(', ')}`);
+  return { image: `${target}@${digest}`, digest };
 }
 
 async function isHead(deps: DeployDeps, data: DeployJobData): Promise<boolean> {
@@ -163,20 +192,39 @@ interface DeployUnit {
   run: (log: (line: string) => void) => Promise<{ changed: boolean }>;
 }
 
-/** Deploys one unit under its lock; returns a failure message, or nothing when it went well. */
+/** How one unit went: a failure message, or kept back by an admin's pin. */
+interface UnitOutcome {
+  failure?: string;
+  pinned?: boolean;
+}
+
+/** A pinned service is left alone by pushes (a rollback is what pins it); true when it is. */
+async function keptByPin(deps: DeployDeps, data: DeployJobData, unit: DeployUnit, log: JobLog) {
+  if (data.rollback) return false;
+  const pin = await deps.deploys.pin(unit.key);
+  if (!pin) return false;
+  log.line(
+    `${unit.name}: pinned to ${pin.sha.slice(0, 7)} by ${pin.by}: ${data.sha.slice(0, 7)} not deployed (an admin unpins it in the web UI)`,
+  );
+  await deps.deploys.noteSkipped(unit.key, data.sha);
+  return true;
+}
+
+/** Deploys one unit under its lock. */
 async function upgrade(
   deps: DeployDeps,
   job: Job<DeployJobData>,
   token: string | undefined,
   log: JobLog,
   unit: DeployUnit,
-): Promise<string | undefined> {
+): Promise<UnitOutcome> {
   const { data } = job;
+  if (await keptByPin(deps, data, unit, log)) return { pinned: true };
   await deps.gates?.pass(
     job,
     token,
     'deploy',
-    `update ${unit.name} to ${data.sha.slice(0, 7)} (${unit.digest})`,
+    `${data.rollback ? 'roll back' : 'update'} ${unit.name} to ${data.sha.slice(0, 7)} (${unit.digest})`,
   );
   const lock = await deps.deploys.lock(unit.key, deps.lockTtlMs);
   if (!lock) {
@@ -195,6 +243,10 @@ async function upgrade(
     jobId: job.id!,
     result: 'deploying',
     startedAt: Date.now(),
+    specKey: data.specKey,
+    cloneUrl: data.cloneUrl,
+    installationId: data.installationId,
+    trigger: data.rollback ? { kind: 'rollback', by: data.rollback.by } : { kind: 'push' },
   };
   const [owner, repo] = data.repo.split('/');
   const octokit = deps.github ? await deps.github(data.installationId) : undefined;
@@ -212,11 +264,12 @@ async function upgrade(
     );
   };
   try {
-    if (!(await isHead(deps, data))) {
+    if (await keptByPin(deps, data, unit, log)) return { pinned: true }; // pinned while we waited
+    if (!data.rollback && !(await isHead(deps, data))) {
       log.line(
         `${unit.name}: ${short} is no longer the head of ${data.branch}: skipped (superseded)`,
       );
-      return undefined;
+      return {};
     }
     if (octokit) {
       deploymentId = await startDeployment(
@@ -238,7 +291,9 @@ async function upgrade(
     await deps.deploys.record(unit.key, { ...entry, result, finishedAt: Date.now() });
     deps.onResult?.(unit.name, result);
     await status('success', outcome.changed ? `Deployed ${short}` : `Already running ${short}`);
-    return undefined;
+    await deps.deploys.addDeployedTo(data.repo, data.sha, unit.key);
+    await deps.requestCheckSync?.(data.repo, data.sha);
+    return {};
   } catch (err) {
     const reason = describeFailure(err);
     log.line(`${unit.name}: ${reason}`);
@@ -251,7 +306,7 @@ async function upgrade(
     });
     await status('failure', reason).catch(() => undefined);
     if (isRetryable(err)) throw err; // the machinery failed: retry the job
-    return `${unit.name}: ${reason}`;
+    return { failure: `${unit.name}: ${reason}` };
   } finally {
     await lock.release();
   }

@@ -1,34 +1,28 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-/** The original's confirmation levels, least to most dangerous. */
-export const LEVELS = [
-  'harmless',
-  'mostly-harmless',
-  'average',
-  'above-average',
-  'dangerous',
-] as const;
-export type Level = (typeof LEVELS)[number];
+import {
+  needsConfirmation,
+  OPERATION_LEVELS,
+  type Level,
+  type Operation,
+} from '../config/levels.js';
 
-/** How dangerous each operation is: a build, a push to a registry, a service update. */
-export const OPERATION_LEVELS = {
-  build: 'average',
-  push: 'above-average',
-  deploy: 'dangerous',
-} as const;
-export type Operation = keyof typeof OPERATION_LEVELS;
-
-/** Whether `op` waits for an admin when the deployer runs with `--confirm threshold`. */
-export const needsConfirmation = (threshold: Level | undefined, op: Operation): boolean =>
-  threshold !== undefined && LEVELS.indexOf(OPERATION_LEVELS[op]) >= LEVELS.indexOf(threshold);
+export { LEVELS, OPERATION_LEVELS, needsConfirmation } from '../config/levels.js';
+export type { Level, Operation } from '../config/levels.js';
 
 export interface PendingGate {
   jobId: string;
   op: Operation;
   description: string;
   since: number;
+  /** The commit the job is for (absent on gates recorded before it was kept). */
+  repo?: string;
+  sha?: string;
 }
+
+/** What gates read of a job: its id, and the commit it is for. */
+type GatedJob = Pick<Job<{ repo: string; sha: string }>, 'id' | 'data' | 'moveToDelayed'>;
 
 const RECHECK_MS = 2_000;
 const WEEK = 7 * 24 * 3600;
@@ -39,6 +33,8 @@ export class Gates {
     private readonly redis: Redis,
     private readonly ns: string,
     readonly threshold: Level | undefined,
+    /** Told when an operation starts or stops waiting (the check run shows it). */
+    private readonly onChange: (repo: string, sha: string) => Promise<void> = async () => {},
   ) {}
 
   private pendingKey = () => `${this.ns}:gates:pending`;
@@ -51,16 +47,31 @@ export class Gates {
       .sort((a, b) => a.since - b.since);
   }
 
-  /** Confirms a waiting operation (the CLI, and later the web UI, call this). */
+  /** Confirms a waiting operation (the CLI, the web UI and the check run's Confirm). */
   async confirm(jobId: string, op: Operation): Promise<boolean> {
     const field = `${jobId}:${op}`;
-    if (!(await this.redis.hexists(this.pendingKey(), field))) return false;
+    const raw = await this.redis.hget(this.pendingKey(), field);
+    if (!raw) return false;
     await this.redis
       .multi()
       .set(this.okKey(jobId, op), '1', 'EX', WEEK)
       .hdel(this.pendingKey(), field)
       .exec();
+    const gate = JSON.parse(raw) as PendingGate;
+    if (gate.repo && gate.sha) await this.onChange(gate.repo, gate.sha);
     return true;
+  }
+
+  /** Drops what a job waited for (the job was cancelled). */
+  async forget(jobId: string): Promise<void> {
+    const fields = Object.keys(OPERATION_LEVELS).map((op) => `${jobId}:${op}`);
+    await this.redis.hdel(this.pendingKey(), ...fields);
+  }
+
+  /** The operations of one commit's jobs that wait. */
+  async pendingFor(repo: string, sha: string): Promise<PendingGate[]> {
+    const lower = repo.toLowerCase();
+    return (await this.pending()).filter((g) => g.sha === sha && g.repo?.toLowerCase() === lower);
   }
 
   /**
@@ -68,15 +79,21 @@ export class Gates {
    * otherwise records it as waiting and puts the job back to be looked at again.
    */
   async pass(
-    job: Job,
+    job: GatedJob,
     token: string | undefined,
     op: Operation,
     description: string,
   ): Promise<void> {
     if (!needsConfirmation(this.threshold, op)) return;
     if (await this.redis.exists(this.okKey(job.id!, op))) return;
-    const gate: PendingGate = { jobId: job.id!, op, description, since: Date.now() };
-    await this.redis.hsetnx(this.pendingKey(), `${job.id}:${op}`, JSON.stringify(gate));
+    const { repo, sha } = job.data;
+    const gate: PendingGate = { jobId: job.id!, op, description, since: Date.now(), repo, sha };
+    const added = await this.redis.hsetnx(
+      this.pendingKey(),
+      `${job.id}:${op}`,
+      JSON.stringify(gate),
+    );
+    if (added) await this.onChange(repo, sha);
     await job.moveToDelayed(Date.now() + RECHECK_MS, token);
     throw new DelayedError();
   }

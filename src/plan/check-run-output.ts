@@ -16,9 +16,43 @@ export interface BuildRecord {
 
 export interface CheckRunState {
   status: 'queued' | 'in_progress' | 'completed';
-  conclusion?: 'success' | 'failure' | 'cancelled';
+  conclusion?: 'success' | 'failure' | 'cancelled' | 'action_required';
   detailsUrl: string;
   output: { title: string; summary: string; text?: string };
+  /** Buttons GitHub shows on the check run (at most three); always sent, so old ones go. */
+  actions: CheckRunAction[];
+}
+
+/** A requested action: GitHub sends `check_run.requested_action` with its identifier. */
+export interface CheckRunAction {
+  label: string;
+  description: string;
+  identifier: CheckAction;
+}
+
+export type CheckAction = 'rebuild' | 'confirm' | 'rollback';
+
+/** Labels ≤ 20 characters and descriptions ≤ 40, as GitHub requires. */
+export const CHECK_ACTIONS: Record<CheckAction, CheckRunAction> = {
+  confirm: {
+    identifier: 'confirm',
+    label: 'Confirm',
+    description: 'Let the waiting operations go ahead',
+  },
+  rebuild: { identifier: 'rebuild', label: 'Rebuild', description: 'Build this commit again' },
+  rollback: {
+    identifier: 'rollback',
+    label: 'Roll back',
+    description: 'Redeploy what ran before; pin it',
+  },
+};
+
+/** Besides its builds, what a commit's check run shows: operations waiting, services it runs on. */
+export interface CommitSituation {
+  /** Operations of the commit's jobs waiting for an admin. */
+  waiting?: { jobId: string; description: string }[];
+  /** Services this commit was deployed to. */
+  deployedTo?: string[];
 }
 
 export const CHECK_NAME = 'deployability';
@@ -86,12 +120,34 @@ function title(
   }
 }
 
+/** The buttons that fit the state: Confirm while waiting, Rebuild after a failure, Roll back once deployed. */
+function actionsFor(
+  state: Pick<CheckRunState, 'status' | 'conclusion'>,
+  situation: CommitSituation,
+): CheckRunAction[] {
+  const ids: CheckAction[] = [];
+  if (situation.waiting?.length) ids.push('confirm');
+  if (state.conclusion === 'failure' || state.conclusion === 'cancelled') ids.push('rebuild');
+  if (situation.deployedTo?.length) ids.push('rollback');
+  return ids.map((id) => CHECK_ACTIONS[id]);
+}
+
 /** The check run for one commit, from the records of its builds (pure, so it is tested as data). */
-export function checkRunState(records: BuildRecord[], baseUrl: string): CheckRunState {
+export function checkRunState(
+  records: BuildRecord[],
+  baseUrl: string,
+  situation: CommitSituation = {},
+): CheckRunState {
   const sorted = [...records].sort(
     (a, b) => a.label.localeCompare(b.label) || a.pool.localeCompare(b.pool),
   );
-  const state = overall(sorted);
+  const waiting = situation.waiting ?? [];
+  const built = overall(sorted);
+  // Waiting for an admin outranks everything but a failure: nothing moves until they act.
+  const state: Pick<CheckRunState, 'status' | 'conclusion'> =
+    waiting.length && built.conclusion !== 'failure'
+      ? { status: 'completed', conclusion: 'action_required' }
+      : built;
   const rows = sorted.map(
     (r) =>
       `| [${r.label}](${jobUrl(baseUrl, r.jobId)}) | ${r.pool} | ${ICON[r.status]} | ${duration(r)} |`,
@@ -110,15 +166,29 @@ export function checkRunState(records: BuildRecord[], baseUrl: string): CheckRun
     details.push(section);
     size += section.length;
   }
-  const focus = sorted.find((r) => r.status === 'failure') ?? sorted[0];
+  const focus =
+    state.conclusion === 'action_required'
+      ? waiting[0].jobId
+      : (sorted.find((r) => r.status === 'failure') ?? sorted[0])?.jobId;
+  const waitingList = waiting.map((w) => `- ${w.description} ([job](${jobUrl(baseUrl, w.jobId)}))`);
   return {
     ...state,
-    detailsUrl: focus ? jobUrl(baseUrl, focus.jobId) : baseUrl,
+    detailsUrl: focus ? jobUrl(baseUrl, focus) : baseUrl,
     output: {
-      title: truncate(title(sorted, state), TITLE_CHARS),
-      summary: truncate(summary),
+      title: truncate(
+        state.conclusion === 'action_required'
+          ? `Waiting for an admin to confirm: ${waiting.map((w) => w.description).join('; ')}`
+          : title(sorted, state),
+        TITLE_CHARS,
+      ),
+      summary: truncate(
+        waitingList.length
+          ? `**Waiting for confirmation** (an admin presses Confirm)\n\n${waitingList.join('\n')}\n\n${summary}`
+          : summary,
+      ),
       ...(details.length ? { text: truncate(details.join('\n\n')) } : {}),
     },
+    actions: actionsFor(state, situation),
   };
 }
 

@@ -9,6 +9,15 @@ export interface DeployJobData {
   sha: string;
   cloneUrl: string;
   installationId: number;
+  /** An admin's rollback: this one service, to this earlier image, whatever the branch head. */
+  rollback?: RollbackTarget;
+}
+
+export interface RollbackTarget {
+  service: string;
+  image: string;
+  digest: string;
+  by: string;
 }
 
 /** The docker deployments of a build that follow `branch` (unikernels deploy differently). */

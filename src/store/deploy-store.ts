@@ -10,6 +10,19 @@ export interface StagedImage {
 
 export type DeployResult = 'deploying' | 'success' | 'failure' | 'superseded' | 'unchanged';
 
+/** Why a service runs what it runs: a push to its branch, or an admin's rollback. */
+export type DeployTrigger = { kind: 'push' } | { kind: 'rollback'; by: string };
+
+/** A service held at one version by an admin: pushes are built but not deployed to it. */
+export interface Pin {
+  sha: string;
+  digest: string;
+  by: string;
+  at: number;
+  /** The newest commit a deploy skipped because of the pin. */
+  skipped?: string;
+}
+
 /** One entry of a service's history: what was deployed, from where, and how it went. */
 export interface DeployEntry {
   sha: string;
@@ -22,6 +35,11 @@ export interface DeployEntry {
   startedAt: number;
   finishedAt?: number;
   error?: string;
+  /** Kept so an admin can deploy this version again (absent on older entries). */
+  specKey?: string;
+  cloneUrl?: string;
+  installationId?: number;
+  trigger?: DeployTrigger;
 }
 
 const WEEK = 7 * 24 * 3600;
@@ -46,6 +64,49 @@ export class DeployStore {
   }
   private lockKey(service: string): string {
     return `${this.ns}:lock:${service}`;
+  }
+  private pinKey(): string {
+    return `${this.ns}:pins`;
+  }
+
+  async pin(service: string): Promise<Pin | undefined> {
+    const raw = await this.redis.hget(this.pinKey(), service);
+    return raw ? (JSON.parse(raw) as Pin) : undefined;
+  }
+
+  async pins(): Promise<Map<string, Pin>> {
+    const all = await this.redis.hgetall(this.pinKey());
+    return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as Pin]));
+  }
+
+  async setPin(service: string, pin: Pin): Promise<void> {
+    await this.redis.hset(this.pinKey(), service, JSON.stringify(pin));
+  }
+
+  /** Notes a commit the pin kept out; a pin removed meanwhile stays removed. */
+  async noteSkipped(service: string, sha: string): Promise<void> {
+    const pin = await this.pin(service);
+    if (pin)
+      await this.redis.hset(this.pinKey(), service, JSON.stringify({ ...pin, skipped: sha }));
+  }
+
+  private deployedToKey(repo: string, sha: string): string {
+    return `${this.ns}:deployed-to:${repo.toLowerCase()}:${sha}`;
+  }
+
+  /** Services a commit was deployed to (for its check run's Roll back). */
+  async deployedTo(repo: string, sha: string): Promise<string[]> {
+    return (await this.redis.smembers(this.deployedToKey(repo, sha))).sort();
+  }
+
+  async addDeployedTo(repo: string, sha: string, service: string): Promise<void> {
+    const key = this.deployedToKey(repo, sha);
+    await this.redis.multi().sadd(key, service).expire(key, WEEK).exec();
+  }
+
+  /** True when the service was pinned. */
+  async unpin(service: string): Promise<boolean> {
+    return (await this.redis.hdel(this.pinKey(), service)) === 1;
   }
 
   async stage(repo: string, sha: string, specKey: string, image: StagedImage): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { RepoIndex } from '../config/repo-index.js';
 import { repoKey } from '../config/repo-index.js';
+import type { Gates } from '../jobs/gates.js';
 import type { Queues } from '../jobs/queues.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
@@ -59,16 +60,24 @@ export interface JobModel {
   lines: string[];
   /** The SSE stream of the rest of the log, while the job may still write to it. */
   stream?: string;
+  /** Operations of this job waiting for an admin. */
+  waiting: { op: string; description: string }[];
+  /** Queued, or running a build: an admin may stop it. */
+  cancellable: boolean;
 }
 
 /** Everything the job page shows, read once. */
-export async function jobModel(deps: { index: RepoIndex }, found: FoundJob): Promise<JobModel> {
+export async function jobModel(
+  deps: { index: RepoIndex; gates?: Gates },
+  found: FoundJob,
+): Promise<JobModel> {
   const { job, queue } = found;
   const id = job.id!;
   // State first: a job writes its whole log before it finishes, so a finished job's log is complete.
   const state = await job.getState();
   const { logs, count } = await queue.getJobLogs(id);
   const finished = FINISHED.has(state);
+  const waiting = ((await deps.gates?.pending()) ?? []).filter((g) => g.jobId === id);
   const data = job.data;
   const ref = found.kind === 'build' ? found.job.data.ref : `refs/heads/${found.job.data.branch}`;
   const entry = deps.index.get(repoKey(...(data.repo.split('/') as [string, string])));
@@ -99,5 +108,7 @@ export async function jobModel(deps: { index: RepoIndex }, found: FoundJob): Pro
     failedReason: job.failedReason || undefined,
     lines: logLines(logs),
     stream: finished ? undefined : `/jobs/${encodeURIComponent(id)}/log?from=${count}`,
+    waiting: waiting.map((g) => ({ op: g.op, description: g.description })),
+    cancellable: !finished && (found.kind === 'build' || state !== 'active'),
   };
 }

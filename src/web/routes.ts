@@ -6,10 +6,16 @@ import type { Gates } from '../jobs/gates.js';
 import type { Queues } from '../jobs/queues.js';
 import type { CommitStore } from '../store/commit-store.js';
 import type { DeployStore } from '../store/deploy-store.js';
+import type { DriftStore } from '../store/drift-store.js';
+import { AdminActions } from '../admin/actions.js';
+import { adminRoutes } from './admin-routes.js';
+import { GitHubLogin, type LoginSettings } from './github-login.js';
 import { findJob, jobModel } from './job-page.js';
 import { streamLog, type StreamOptions } from './log-stream.js';
 import { overviewModel } from './overview.js';
+import { BOARD_PATH, queueBoard } from './queue-board.js';
 import { servicesModel } from './services.js';
+import { sessions } from './session.js';
 import { STYLE } from './style.js';
 import { createViews, type ViewName } from './views.js';
 
@@ -20,11 +26,21 @@ export interface WebDeps {
   queues: Queues;
   store: CommitStore;
   deploys: DeployStore;
-  /** Confirmation gates, in local mode with `--confirm`. */
+  /** Operations waiting for an admin (`--confirm`). */
   gates?: Gates;
-  log?: { error(obj: object, msg: string): void };
+  /** Warnings of the drift doctor, shown on the overview (absent in local mode). */
+  drift?: DriftStore;
+  /** GitHub sign-in; without it the pages are read-only. */
+  login?: LoginSettings;
+  log?: Logger;
   stream?: StreamOptions;
 }
+
+type Logger = {
+  error(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+};
 
 /** Where a log stream starts: after what the page already shows, or what a reconnecting client had. */
 export function streamStart(from: unknown, lastEventId: string | undefined): number {
@@ -40,34 +56,69 @@ export function createWebApp(deps: WebDeps): Express {
   const app = express();
   const view = createViews();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
+    res.set({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' });
+    if (req.path.startsWith(BOARD_PATH)) return next(); // the dashboard brings its own scripts
     const nonce = randomBytes(16).toString('base64');
     res.locals.nonce = nonce;
-    res.set({
-      'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'same-origin',
-    });
+    res.set(
+      'content-security-policy',
+      `default-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+    );
     next();
   });
-  const page = (res: Response, status: number, name: ViewName, data: object): void => {
-    const html = view(name, { ...data, flavour: deps.flavour.name, nonce: res.locals.nonce });
+  app.use(express.urlencoded({ extended: false, limit: '8kb' }));
+  const auth = sessions({
+    flavour: deps.flavour,
+    login: deps.login && { github: new GitHubLogin(deps.login), settings: deps.login },
+    log: deps.log,
+  });
+  app.use(auth.router);
+  const page = (
+    req: Request,
+    res: Response,
+    status: number,
+    name: ViewName,
+    data: object,
+  ): void => {
+    const html = view(name, {
+      ...data,
+      flavour: deps.flavour.name,
+      nonce: res.locals.nonce,
+      viewer: auth.viewer(req),
+      path: req.originalUrl,
+    });
     res.status(status).type('html').send(html);
   };
+  if (deps.gates && deps.log) {
+    const actions = new AdminActions({ ...deps, gates: deps.gates, log: deps.log });
+    app.use(adminRoutes(actions, auth));
+  }
+  const board = queueBoard(
+    [...deps.queues.allBuildQueues(), deps.queues.checks, deps.queues.deploy, deps.queues.control],
+    `${deps.flavour.name} deployer queues`,
+  );
+  app.use(BOARD_PATH, (req, res, next) => {
+    const viewer = auth.viewer(req);
+    if (viewer.admin) board(req, res, next);
+    else if (!viewer.login && viewer.canSignIn)
+      res.redirect(`/login?next=${encodeURIComponent(BOARD_PATH)}`);
+    else page(req, res, 403, 'forbidden', { what: 'the queue dashboard' });
+  });
 
   app.get('/style.css', (_req, res) => {
     res.type('css').set('cache-control', 'public, max-age=300').send(STYLE);
   });
-  app.get('/', async (_req, res) => {
-    page(res, 200, 'overview', await overviewModel(deps));
+  app.get('/', async (req, res) => {
+    page(req, res, 200, 'overview', await overviewModel(deps));
   });
-  app.get('/services', async (_req, res) => {
-    page(res, 200, 'services', { services: await servicesModel(deps) });
+  app.get('/services', async (req, res) => {
+    page(req, res, 200, 'services', { services: await servicesModel(deps) });
   });
   app.get('/jobs/:id', async (req, res) => {
     const found = await findJob(deps, req.params.id);
-    if (!found) page(res, 404, 'not-found', { what: 'such job', hint: notKept });
-    else page(res, 200, 'job', { job: await jobModel(deps, found) });
+    if (!found) page(req, res, 404, 'not-found', { what: 'such job', hint: notKept });
+    else page(req, res, 200, 'job', { job: await jobModel(deps, found) });
   });
   app.get('/jobs/:id/log', async (req, res) => {
     const found = await findJob(deps, req.params.id);
@@ -75,12 +126,12 @@ export function createWebApp(deps: WebDeps): Express {
     const from = streamStart(req.query.from, req.get('last-event-id'));
     await streamLog(found.queue, found.job.id!, from, res, deps.stream);
   });
-  app.use((_req, res) => page(res, 404, 'not-found', { what: 'such page' }));
+  app.use((req, res) => page(req, res, 404, 'not-found', { what: 'such page' }));
   // Express 5 passes rejected promises of the handlers here.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     deps.log?.error({ err }, 'web page failed');
     if (res.headersSent) return void res.end();
-    page(res, 500, 'error', {});
+    page(req, res, 500, 'error', {});
   });
   return app;
 }

@@ -57,7 +57,7 @@ export function flavourServices(flavour: Pick<Flavour, 'upstreams'>, index: Repo
   return [...found.values()];
 }
 
-export type ServiceState = 'deployed' | 'deploying' | 'failed' | 'never deployed';
+export type ServiceState = 'deployed' | 'deploying' | 'failed' | 'never deployed' | 'pinned';
 
 const RUNNING: ReadonlySet<DeployResult> = new Set(['success', 'unchanged']);
 
@@ -74,7 +74,12 @@ export function serviceState(history: readonly DeployEntry[]): {
 }
 
 export interface EntryView {
+  jobId: string;
   result: string;
+  /** Who or what caused it: a push, or an admin's rollback. */
+  trigger: string;
+  /** An admin may deploy this version again (it ran, and its source is known). */
+  canRollBack: boolean;
   digest: string;
   /** Short commit, or empty for an upstream image. */
   short: string;
@@ -89,10 +94,15 @@ export interface ServiceView extends ServiceSource {
   state: ServiceState;
   current?: EntryView;
   history: EntryView[];
+  pin?: { short: string; by: string; when?: When; skipped?: string };
 }
 
-function entryView(e: DeployEntry): EntryView {
+function entryView(e: DeployEntry, current?: DeployEntry): EntryView {
   return {
+    jobId: e.jobId,
+    trigger:
+      e.trigger?.kind === 'rollback' ? `rollback by ${e.trigger.by}` : e.sha ? 'push' : 'upstream',
+    canRollBack: e !== current && RUNNING.has(e.result) && e.specKey !== undefined,
     result: e.result,
     digest: e.digest,
     short: e.sha ? shortSha(e.sha) : '',
@@ -112,14 +122,23 @@ export async function servicesModel(deps: {
   deploys: DeployStore;
 }): Promise<ServiceView[]> {
   const views: ServiceView[] = [];
+  const pins = await deps.deploys.pins();
   for (const source of flavourServices(deps.flavour, deps.index)) {
     const history = await deps.deploys.history(source.key);
     const { state, current } = serviceState(history);
+    const pin = pins.get(source.key);
     views.push({
       ...source,
-      state,
-      current: current && entryView(current),
-      history: history.map(entryView),
+      // A pinned service that deploys or failed says so: those outrank the pin.
+      state: pin && state === 'deployed' ? 'pinned' : state,
+      current: current && entryView(current, current),
+      history: history.map((e) => entryView(e, current)),
+      pin: pin && {
+        short: shortSha(pin.sha),
+        by: pin.by,
+        when: when(pin.at),
+        skipped: pin.skipped && shortSha(pin.skipped),
+      },
     });
   }
   return views;

@@ -38,6 +38,17 @@ ol.log { background: #0d1117; color: #e6edf3; margin: 0; padding: .75rem .75rem 
 ol.log li { white-space: pre-wrap; overflow-wrap: anywhere; }
 ol.log li::marker { color: #6e7681; font-size: 11px; }
 .digest { overflow-wrap: anywhere; }
+header.top .account { margin-left: auto; display: flex; gap: .75rem; align-items: baseline; color: #d0d7de; }
+form.inline, header.top form { display: inline; margin: 0; }
+button { font: inherit; font-size: .85rem; padding: .15rem .7rem; border: 1px solid var(--line); border-radius: 6px; background: var(--soft); color: var(--fg); cursor: pointer; }
+button:hover { border-color: var(--muted); }
+button.danger { color: var(--bad); }
+button.link { border: 0; background: none; color: #d0d7de; padding: 0; }
+.actions { display: flex; gap: .5rem; margin: 0 0 1rem; }
+.flash { padding: .5rem .75rem; border: 1px solid #aceebb; background: #dafbe1; border-radius: 6px; }
+.flash-error { border-color: #ffcecb; background: #ffebe9; }
+.pin { padding: .4rem .75rem; border-left: 3px solid var(--run); background: #fff8c5; }
+.state-pinned { color: var(--run); }
 @media (max-width: 40rem) {
   main { padding: .75rem; }
   section { padding: .25rem .6rem .75rem; }

@@ -1,11 +1,23 @@
 import { Eta } from 'eta';
 import { drift } from './views/drift.js';
 import { job } from './views/job.js';
-import { error, layout, notFound, when } from './views/layout.js';
+import { account, button, error, forbidden, layout, notFound, when } from './views/layout.js';
 import { overview } from './views/overview.js';
 import { services } from './views/services.js';
 
-const TEMPLATES = { layout, when, drift, overview, job, services, 'not-found': notFound, error };
+const TEMPLATES = {
+  layout,
+  when,
+  account,
+  button,
+  drift,
+  overview,
+  job,
+  services,
+  'not-found': notFound,
+  forbidden,
+  error,
+};
 
 export type ViewName = keyof typeof TEMPLATES;
 

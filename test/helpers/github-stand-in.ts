@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { githubRequestProblems } from './github-spec.js';
 
 export interface RecordedRequest {
@@ -13,6 +14,7 @@ type Reply = { status: number; body: unknown };
 type Route = (req: RecordedRequest, params: string[]) => Reply | undefined;
 
 export const INSTALLATION_TOKEN = 'ghs_testInstallationToken0000000000000';
+export const OAUTH_CLIENT = { id: 'Iv1.testclient00000', secret: 'test-client-secret-0000' };
 
 /**
  * A local server standing in for GitHub Enterprise (GHE_HOST, GHE_PROTOCOL=http):
@@ -26,6 +28,10 @@ export class GitHubStandIn {
   private nextId = 1000;
   private readonly routes: [string, RegExp, Route][] = [];
   host = '';
+  /** Who signs in through the OAuth web flow next (GitHub's login page, skipped). */
+  oauthLogin = 'alice';
+  readonly oauthCodes = new Map<string, string>();
+  readonly userTokens = new Map<string, string>();
 
   constructor() {
     this.route('POST', /^\/app\/installations\/(\d+)\/access_tokens$/, () => ({
@@ -51,10 +57,23 @@ export class GitHubStandIn {
         body: { id: this.nextId++, deployment_id: Number(id), ...(req.body as object) },
       }),
     );
+    this.route('GET', /^\/user$/, (req) => {
+      const login = this.userTokens.get((req.authorization ?? '').replace(/^(token|bearer) /i, ''));
+      return login
+        ? { status: 200, body: { login, id: 1, type: 'User' } }
+        : { status: 401, body: { message: 'Bad credentials' } };
+    });
     this.route('PATCH', /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/, (req, [, , id]) => ({
       status: 200,
       body: { id: Number(id), ...(req.body as object) },
     }));
+  }
+
+  private readonly webFlow = webFlowOf(this);
+
+  /** Probot's environment for the App's OAuth credentials (web UI sign-in). */
+  oauthEnv(): Record<string, string> {
+    return { GITHUB_CLIENT_ID: OAUTH_CLIENT.id, GITHUB_CLIENT_SECRET: OAUTH_CLIENT.secret };
   }
 
   route(method: string, pattern: RegExp, handler: Route): void {
@@ -90,6 +109,7 @@ export class GitHubStandIn {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString();
+    if ((req.url ?? '').startsWith('/login/oauth/')) return this.webFlow(req, text, res);
     const path = (req.url ?? '/').replace(/^\/api\/v3/, '').split('?')[0];
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
@@ -110,6 +130,47 @@ export class GitHubStandIn {
     }
     send(res, { status: 404, body: { message: 'Not Found' } });
   }
+}
+
+/** GitHub's OAuth web flow (not part of the REST API): authorize, then exchange the code. */
+function webFlowOf(standIn: {
+  oauthLogin: string;
+  oauthCodes: Map<string, string>;
+  userTokens: Map<string, string>;
+  problems: string[];
+}) {
+  return (req: IncomingMessage, text: string, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
+      const redirect = url.searchParams.get('redirect_uri');
+      if (url.searchParams.get('client_id') !== OAUTH_CLIENT.id || !redirect) {
+        standIn.problems.push(`authorize: bad client_id or no redirect_uri in ${req.url}`);
+        return send(res, { status: 400, body: { error: 'bad request' } });
+      }
+      const code = randomUUID();
+      standIn.oauthCodes.set(code, standIn.oauthLogin);
+      const back = new URL(redirect);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', url.searchParams.get('state') ?? '');
+      return void res.writeHead(302, { location: back.toString() }).end();
+    }
+    if (req.method === 'POST' && url.pathname === '/login/oauth/access_token') {
+      const body = JSON.parse(text || '{}') as Record<string, string>;
+      const login = standIn.oauthCodes.get(body.code);
+      if (body.client_id !== OAUTH_CLIENT.id || body.client_secret !== OAUTH_CLIENT.secret) {
+        return send(res, { status: 200, body: { error: 'incorrect_client_credentials' } });
+      }
+      if (!login) return send(res, { status: 200, body: { error: 'bad_verification_code' } });
+      standIn.oauthCodes.delete(body.code);
+      const token = `ghu_${randomUUID().replace(/-/g, '')}`;
+      standIn.userTokens.set(token, login);
+      return send(res, {
+        status: 200,
+        body: { access_token: token, token_type: 'bearer', scope: '' },
+      });
+    }
+    send(res, { status: 404, body: { message: 'Not Found' } });
+  };
 }
 
 function send(res: ServerResponse, reply: Reply): void {

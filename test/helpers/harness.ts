@@ -1,11 +1,13 @@
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
 import { readEnv, type DeployerEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
 import type { Arch, FlavourInput } from '../../src/config/schema.js';
+import type { Level } from '../../src/config/levels.js';
 import type { DeploySettings } from '../../src/deploy-deps.js';
 import { startDeployer, type RunningDeployer } from '../../src/start.js';
 import { GitHubStandIn } from './github-stand-in.js';
@@ -61,12 +63,19 @@ export async function startHarness(
     deploySettings?: DeploySettings;
     /** Default: `redisUrl()`, the shared test Redis. */
     redisUrl?: string;
+    /** Operations at or above this level wait for an admin. */
+    confirm?: Level;
+    /** Web UI sign-in through the stand-in; the flavour's baseUrl becomes the receiver's URL. */
+    signIn?: boolean;
   } = {},
 ): Promise<Harness> {
   const github = await new GitHubStandIn().start();
   const name = flavour.name ?? uniqueName('test');
+  const port = opts.signIn ? await freePort() : 0;
+  if (opts.signIn) flavour = { ...flavour, baseUrl: `http://127.0.0.1:${port}` };
   const env = {
     ...readEnv({ REDIS_URL: opts.redisUrl ?? redisUrl() }),
+    confirm: opts.confirm,
     prefix: uniqueName('t'),
     workDir: mkdtempSync(join(tmpdir(), 'deployer-builds-')),
     ...(opts.jobLockMs ? { jobLockMs: opts.jobLockMs } : {}),
@@ -77,9 +86,10 @@ export async function startHarness(
     PRIVATE_KEY: testPrivateKey(),
     WEBHOOK_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    PORT: '0',
+    PORT: String(port),
     HOST: '127.0.0.1',
     ...github.env(),
+    ...(opts.signIn ? github.oauthEnv() : {}),
   };
   const input = { ...flavour, name } as FlavourInput;
   const deployer = await startDeployer({
@@ -106,6 +116,15 @@ export async function startHarness(
       await github.stop();
     },
   };
+}
+
+/** A port nothing listens on now (for a server whose URL must be known before it starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 export function sign(body: string, secret = WEBHOOK_SECRET): string {

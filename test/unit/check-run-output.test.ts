@@ -51,6 +51,7 @@ describe('checkRunState', () => {
           row('Dockerfile', 'linux-x86_64', '⏳ queued'),
         ].join('\n'),
       },
+      actions: [],
     });
     expect(checkRunState([x86()], BASE).output.title).toBe('1 build queued');
   });
@@ -100,6 +101,7 @@ describe('checkRunState', () => {
           row('Dockerfile', 'linux-x86_64', '✅ passed', '4s'),
         ].join('\n'),
       },
+      actions: [],
     });
   });
 
@@ -228,5 +230,56 @@ describe('formatDuration', () => {
     expect(formatDuration(59_499)).toBe('59s');
     expect(formatDuration(59_500)).toBe('1m 00s');
     expect(formatDuration(3_725_000)).toBe('62m 05s');
+  });
+});
+
+describe('requested actions', () => {
+  const failed = () => [x86(done('failure', 1_000)), arm(done('success', 1_000))];
+  const ids = (state: { actions: { identifier: string }[] }) =>
+    state.actions.map((a) => a.identifier);
+
+  it('offers Rebuild after a failure, and nothing while builds run or after success', () => {
+    expect(ids(checkRunState(failed(), BASE))).toEqual(['rebuild']);
+    expect(ids(checkRunState([x86({ status: 'running' })], BASE))).toEqual([]);
+    expect(ids(checkRunState([x86(done('success', 1))], BASE))).toEqual([]);
+  });
+
+  it('asks for an admin with action_required and Confirm while an operation waits', () => {
+    const waiting = [{ jobId: 'deploy-x', description: 'update web to abc1234 (sha256:1)' }];
+    const state = checkRunState([x86(done('success', 1))], BASE, { waiting });
+    expect(state.status).toBe('completed');
+    expect(state.conclusion).toBe('action_required');
+    expect(state.detailsUrl).toBe(`${BASE}/jobs/deploy-x`);
+    expect(state.output.title).toBe(
+      'Waiting for an admin to confirm: update web to abc1234 (sha256:1)',
+    );
+    expect(state.output.summary).toContain('update web to abc1234');
+    expect(ids(state)).toEqual(['confirm']);
+  });
+
+  it('keeps a failure a failure even when something else waits', () => {
+    const waiting = [{ jobId: 'build-y', description: 'build y' }];
+    const state = checkRunState(failed(), BASE, { waiting });
+    expect(state.conclusion).toBe('failure');
+    expect(ids(state)).toEqual(['confirm', 'rebuild']);
+  });
+
+  it('offers Roll back once the commit is deployed', () => {
+    const state = checkRunState([x86(done('success', 1))], BASE, { deployedTo: ['prod/web'] });
+    expect(state.conclusion).toBe('success');
+    expect(ids(state)).toEqual(['rollback']);
+  });
+
+  it('never offers more than three buttons, within GitHub limits', () => {
+    const state = checkRunState(failed(), BASE, {
+      waiting: [{ jobId: 'j', description: 'd' }],
+      deployedTo: ['prod/web'],
+    });
+    expect(state.actions.length).toBe(3);
+    for (const a of state.actions) {
+      expect(a.label.length).toBeLessThanOrEqual(20);
+      expect(a.identifier.length).toBeLessThanOrEqual(20);
+      expect(a.description.length).toBeLessThanOrEqual(40);
+    }
   });
 });

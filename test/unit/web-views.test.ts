@@ -160,7 +160,11 @@ describe('views', () => {
         attempts: '1 of 3',
         failedReason: evil,
         lines: [evil, 'a & b "quoted"'],
+        waiting: [{ op: 'deploy', description: evil }],
+        cancellable: false,
       },
+      viewer: { login: evil, admin: true, canSignIn: true, csrf: evil },
+      path: `/jobs/${evil}`,
     });
     expect(html).not.toContain(evil);
     expect(html).toContain('x&lt;script&gt;alert(1)&lt;/script&gt;');
@@ -168,6 +172,39 @@ describe('views', () => {
     expect(html).toContain('a &amp; b &quot;quoted&quot;');
     // A finished job needs no script at all.
     expect(html).not.toMatch(/<script/i);
+  });
+
+  it('shows admin buttons, with the CSRF token, only to admins', () => {
+    const job = {
+      id: 'build-1',
+      kind: 'build',
+      title: 't',
+      repo: 'acme/web',
+      sha: 's',
+      short: 'abc1234',
+      ref: 'main',
+      what: 'w',
+      state: 'delayed',
+      finished: false,
+      attempts: '1 of 3',
+      lines: [],
+      waiting: [{ op: 'build', description: 'build it' }],
+      cancellable: true,
+    };
+    const as = (viewer: object) =>
+      render('job', { flavour: 'demo', nonce: 'n', job, viewer, path: '/jobs/build-1' });
+    const admin = as({ login: 'alice', admin: true, canSignIn: true, csrf: 'tok' });
+    expect(admin).toContain('action="/jobs/build-1/confirm"');
+    expect(admin).toContain('action="/jobs/build-1/rebuild"');
+    expect(admin).toContain('action="/jobs/build-1/cancel"');
+    expect(admin).toContain('name="_csrf" value="tok"');
+    const viewer = as({ login: 'mallory', admin: false, canSignIn: true, csrf: 'tok2' });
+    expect(viewer).not.toMatch(/action="\/jobs\//);
+    expect(viewer).toContain('an admin confirms it');
+    expect(viewer).toContain('Sign out');
+    const anonymous = as({ admin: false, canSignIn: true });
+    expect(anonymous).toContain('href="/login?next=%2Fjobs%2Fbuild-1"');
+    expect(anonymous).not.toContain('<form');
   });
 
   it('gives a running job the log tail script, with the nonce', () => {
@@ -188,6 +225,8 @@ describe('views', () => {
         attempts: '1 of 3',
         lines: [],
         stream: '/jobs/build-1/log?from=0',
+        waiting: [],
+        cancellable: true,
       },
     });
     expect(html).toContain('data-stream="/jobs/build-1/log?from=0"');

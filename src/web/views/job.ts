@@ -2,7 +2,7 @@
  * A job: what it builds or deploys, its timings and its log. While it runs, a few
  * lines of script append what `/jobs/:id/log` streams (text only, never HTML).
  */
-export const job = `<% layout('@layout', { title: it.job.title, nav: '', flavour: it.flavour }) %>
+export const job = `<% layout('@layout', { title: it.job.title, nav: '', flavour: it.flavour, viewer: it.viewer, path: it.path }) %>
 <% var j = it.job; %>
 <h1><%= j.title %> <span id="state" class="state state-<%= j.state %>"><%= j.state %></span></h1>
 <dl class="facts">
@@ -17,6 +17,22 @@ export const job = `<% layout('@layout', { title: it.job.title, nav: '', flavour
 <dt>Finished</dt><dd><%~ include('@when', { when: j.ended }) %><% if (j.ran) { %> · ran <%= j.ran %><% } %></dd>
 <% if (j.result) { %><dt>Result</dt><dd><%= j.result %></dd><% } %>
 </dl>
+<% if (j.waiting.length) { %>
+<section class="pending">
+<h2>Waiting for confirmation</h2>
+<ul>
+<% j.waiting.forEach(function (w) { %><li><%= w.op %>: <%= w.description %>
+<% if (it.viewer && it.viewer.admin) { %><%~ include('@button', { viewer: it.viewer, back: it.path, action: '/jobs/' + encodeURIComponent(j.id) + '/confirm', fields: { op: w.op }, label: 'Confirm ' + w.op }) %><% } else { %><span class="muted">(an admin confirms it)</span><% } %></li>
+<% }) %>
+</ul>
+</section>
+<% } %>
+<% if (it.viewer && it.viewer.admin) { %>
+<div class="actions">
+<%~ include('@button', { viewer: it.viewer, back: it.path, action: '/jobs/' + encodeURIComponent(j.id) + '/rebuild', label: 'Rebuild ' + j.short }) %>
+<% if (j.cancellable) { %><%~ include('@button', { viewer: it.viewer, back: it.path, action: '/jobs/' + encodeURIComponent(j.id) + '/cancel', label: j.kind === 'build' ? 'Cancel builds of ' + j.short : 'Cancel this deploy', danger: true }) %><% } %>
+</div>
+<% } %>
 <% if (j.failedReason) { %>
 <div class="error"><h2>Failed</h2><pre><%= j.failedReason %></pre></div>
 <% } %>

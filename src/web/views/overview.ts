@@ -1,5 +1,5 @@
 /** The overview: gated operations, then repositories → builds → refs with their jobs per pool. */
-export const overview = `<% layout('@layout', { title: 'Overview', nav: 'overview', flavour: it.flavour }) %>
+export const overview = `<% layout('@layout', { title: 'Overview', nav: 'overview', flavour: it.flavour, viewer: it.viewer, path: it.path }) %>
 <h1>Repositories</h1>
 <%~ include('@drift', { drift: it.drift }) %>
 <% if (it.pending) { %>
@@ -17,7 +17,7 @@ export const overview = `<% layout('@layout', { title: 'Overview', nav: 'overvie
 <td><%= p.op %></td>
 <td><%= p.description %></td>
 <td><%~ include('@when', { when: p.since }) %></td>
-<td><code>deployer confirm <%= p.jobId %> <%= p.op %></code></td>
+<td><% if (it.viewer && it.viewer.admin) { %><%~ include('@button', { viewer: it.viewer, back: it.path, action: '/jobs/' + encodeURIComponent(p.jobId) + '/confirm', fields: { op: p.op }, label: 'Confirm ' + p.op }) %><% } else { %><code>deployer confirm <%= p.jobId %> <%= p.op %></code><% } %></td>
 </tr>
 <% }) %>
 </tbody>

@@ -1,0 +1,31 @@
+import type { Context } from 'probot';
+import { AdminActions, AdminError, isAdmin, type AdminDeps } from '../admin/actions.js';
+import { repoKey } from '../config/repo-index.js';
+import { parseRequestedAction } from '../plan/requested-action.js';
+
+export type ActionDeps = Omit<AdminDeps, 'log'>;
+
+/** A button on the check run (Rebuild, Confirm, Roll back): done only for the flavour's admins. */
+export const onRequestedAction =
+  (deps: ActionDeps) => async (context: Context<'check_run.requested_action'>) => {
+    const parsed = parseRequestedAction(context.payload);
+    if ('ignore' in parsed) return void context.log.debug({ reason: parsed.ignore }, 'ignored');
+    const { action, repo, sha, login } = parsed.request;
+    if (!deps.index.get(repoKey(...(repo.split('/') as [string, string])))) return;
+    if (!isAdmin(deps.flavour, login)) {
+      context.log.warn(
+        { by: login, action, repo, sha, flavour: deps.flavour.name },
+        `refused ${action}: ${login} is not an admin of flavour ${deps.flavour.name}`,
+      );
+      return;
+    }
+    const admin = new AdminActions({ ...deps, log: context.log });
+    try {
+      if (action === 'rebuild') await admin.rebuild(repo, sha, login);
+      else if (action === 'confirm') await admin.confirmCommit(repo, sha, login);
+      else await admin.rollbackCommit(repo, sha, login);
+    } catch (err) {
+      if (!(err instanceof AdminError)) throw err;
+      context.log.warn({ by: login, action, repo, sha }, `${action} not done: ${err.message}`);
+    }
+  };
