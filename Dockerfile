@@ -5,7 +5,9 @@
 #   docker build --build-arg BASE_IMAGE=mirror.example.org/node:20-bookworm-slim -t deployer .
 #
 # BASE_IMAGE must be Debian bookworm with Node >= 20.18.1 and npm: the stages
-# below use apt and npm.
+# below use apt and npm. Where no registry can be pulled from,
+# scripts/local-base-image.sh makes one on the machine (debootstrap and its Node):
+#   eval "$(bash scripts/local-base-image.sh)" && docker build --build-arg BASE_IMAGE="$BASE_IMAGE" -t deployer .
 ARG BASE_IMAGE=node:20-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -14,7 +16,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# Compile, then drop the dev dependencies: what is left is what `npm ci --omit=dev`
+# installs, without downloading it all a second time for the runtime stage.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE_IMAGE} AS runtime
 # git fetches the sources to build; ca-certificates for HTTPS to GitHub and
@@ -35,7 +39,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 
 # Not root: the receiver needs no privilege at all. The worker needs the host's

@@ -26,7 +26,7 @@ SVC_DIR="$(realpath -m "${DEPLOYER_SERVICES_DIR:-$REPO_ROOT/.services}")"
 [[ ${1:-} == env ]] || mkdir -p "$SVC_DIR"
 
 PACKAGES=(redis-server docker.io docker-registry openssh-server openssh-client
-  busybox-static git apache2-utils ca-certificates curl docker-compose chromium)
+  busybox-static git apache2-utils ca-certificates curl docker-compose chromium debootstrap)
 
 REDIS_PORT=6390
 REGISTRY_PORT=5000
