@@ -16,13 +16,18 @@ export interface PendingGate {
   op: Operation;
   description: string;
   since: number;
+  /** When the job was added: a job added again under the same id (a rebuild) asks again. */
+  stamp?: number;
   /** The commit the job is for (absent on gates recorded before it was kept). */
   repo?: string;
   sha?: string;
 }
 
 /** What gates read of a job: its id, and the commit it is for. */
-type GatedJob = Pick<Job<{ repo: string; sha: string }>, 'id' | 'data' | 'moveToDelayed'>;
+type GatedJob = Pick<
+  Job<{ repo: string; sha: string }>,
+  'id' | 'data' | 'timestamp' | 'moveToDelayed'
+>;
 
 const RECHECK_MS = 2_000;
 const WEEK = 7 * 24 * 3600;
@@ -38,7 +43,8 @@ export class Gates {
   ) {}
 
   private pendingKey = () => `${this.ns}:gates:pending`;
-  private okKey = (jobId: string, op: Operation) => `${this.ns}:gates:ok:${jobId}:${op}`;
+  private okKey = (jobId: string, op: Operation, stamp = 0) =>
+    `${this.ns}:gates:ok:${jobId}:${stamp}:${op}`;
 
   async pending(): Promise<PendingGate[]> {
     const all = await this.redis.hgetall(this.pendingKey());
@@ -52,12 +58,12 @@ export class Gates {
     const field = `${jobId}:${op}`;
     const raw = await this.redis.hget(this.pendingKey(), field);
     if (!raw) return false;
+    const gate = JSON.parse(raw) as PendingGate;
     await this.redis
       .multi()
-      .set(this.okKey(jobId, op), '1', 'EX', WEEK)
+      .set(this.okKey(jobId, op, gate.stamp), '1', 'EX', WEEK)
       .hdel(this.pendingKey(), field)
       .exec();
-    const gate = JSON.parse(raw) as PendingGate;
     if (gate.repo && gate.sha) await this.onChange(gate.repo, gate.sha);
     return true;
   }
@@ -85,15 +91,25 @@ export class Gates {
     description: string,
   ): Promise<void> {
     if (!needsConfirmation(this.threshold, op)) return;
-    if (await this.redis.exists(this.okKey(job.id!, op))) return;
+    if (await this.redis.exists(this.okKey(job.id!, op, job.timestamp))) return;
     const { repo, sha } = job.data;
-    const gate: PendingGate = { jobId: job.id!, op, description, since: Date.now(), repo, sha };
-    const added = await this.redis.hsetnx(
-      this.pendingKey(),
-      `${job.id}:${op}`,
-      JSON.stringify(gate),
-    );
-    if (added) await this.onChange(repo, sha);
+    const gate: PendingGate = {
+      jobId: job.id!,
+      op,
+      description,
+      since: Date.now(),
+      stamp: job.timestamp,
+      repo,
+      sha,
+    };
+    // One job at a time holds its id, so read-then-write is safe; an entry left by an
+    // earlier job of the same id (removed while it waited) is replaced.
+    const field = `${job.id}:${op}`;
+    const known = await this.redis.hget(this.pendingKey(), field);
+    if (!known || (JSON.parse(known) as PendingGate).stamp !== job.timestamp) {
+      await this.redis.hset(this.pendingKey(), field, JSON.stringify(gate));
+      await this.onChange(repo, sha);
+    }
     await job.moveToDelayed(Date.now() + RECHECK_MS, token);
     throw new DelayedError();
   }
