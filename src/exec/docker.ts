@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { BuildkitLogFormatter, decodeTrace } from './buildkit-log.js';
 import type { DockerEndpoint } from './docker-context.js';
 import { BuildError, CancelledError, EngineError } from './errors.js';
-import type { SshConnectConfig } from './ssh.js';
+import { limitEngineCalls } from './engine-timeout.js';
+import { describeTarget, type SshConnectConfig } from './ssh.js';
 
 export type { Docker };
 
@@ -27,16 +28,20 @@ export function dockerForEndpoint(
         protocol: 'http',
         timeout: REMOTE_IDLE_TIMEOUT_MS,
       });
-    case 'ssh':
-      return new Docker({
+    case 'ssh': {
+      const config = ssh();
+      const docker = new Docker({
         protocol: 'ssh',
         host: endpoint.target.host,
         port: endpoint.target.port,
         username: endpoint.target.username,
         // docker-modem's `timeout` breaks its SSH transport; ssh2's keepalive ends a
-        // connection to a host that stopped answering instead.
-        sshOptions: { ...ssh(), keepaliveInterval: 15_000, keepaliveCountMax: 4 },
+        // connection to a host that stopped answering, and each call has a time limit.
+        sshOptions: { ...config, keepaliveInterval: 15_000, keepaliveCountMax: 4 },
       } as Docker.DockerOptions);
+      limitEngineCalls(docker, config.callTimeoutMs, describeTarget(endpoint.target));
+      return docker;
+    }
   }
 }
 

@@ -18,7 +18,10 @@ export interface SshSettings {
   knownHostsPath: string;
   /** TCP connect + handshake + login. */
   connectTimeoutMs: number;
-  /** Default limit for a whole call (connect included) when the caller gives none. */
+  /**
+   * Default limit for a whole call (connect included) when the caller gives none;
+   * also the limit of each docker engine request over SSH (a pull included).
+   */
   commandTimeoutMs: number;
 }
 
@@ -31,7 +34,7 @@ export interface SshTarget {
 /**
  * SSH settings from the environment: `DEPLOYER_SSH_KEY` (default `~/.ssh/id_ed25519`,
  * else `~/.ssh/id_rsa`), `DEPLOYER_KNOWN_HOSTS` (default `~/.ssh/known_hosts`),
- * `DEPLOYER_SSH_TIMEOUT_MS` (connect, default 20 s), `DEPLOYER_SSH_COMMAND_TIMEOUT_MS` (default 10 min).
+ * `DEPLOYER_SSH_TIMEOUT_MS` (connect, default 20 s), `DEPLOYER_SSH_COMMAND_TIMEOUT_MS` (a command or engine request, default 10 min).
  */
 export function sshSettings(env: NodeJS.ProcessEnv = process.env): SshSettings {
   const home = env.HOME || homedir();
@@ -95,8 +98,14 @@ export function shellQuote(argv: readonly string[]): string {
     .join(' ');
 }
 
-/** An ssh2 config that also says why the last host key it saw was refused. */
-export type SshConnectConfig = ConnectConfig & { hostKeyProblem: () => string | undefined };
+/**
+ * An ssh2 config that also says why the last host key it saw was refused, and how
+ * long one call over such a connection may take (a docker engine request).
+ */
+export type SshConnectConfig = ConnectConfig & {
+  hostKeyProblem: () => string | undefined;
+  callTimeoutMs: number;
+};
 
 // ssh2's own default order; the types known_hosts holds for a host are asked for first.
 const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
@@ -180,6 +189,7 @@ export function sshConnectConfig(target: SshTarget, settings: SshSettings): SshC
       },
     }),
     hostKeyProblem: () => problem,
+    callTimeoutMs: settings.commandTimeoutMs,
   };
 }
 
