@@ -13,7 +13,7 @@ import { formatDuration, type BuildRecord } from '../plan/check-run-output.js';
 import type { ArgStore } from '../store/arg-store.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
 import { argSourcesOf } from './arg-sources.js';
-import { cancelReason, describeFailure, isRetryable } from './errors.js';
+import { cancelReason, describeFailure, givenUp, isRetryable } from './errors.js';
 import type { Gates } from './gates.js';
 import { JobLog } from './job-log.js';
 import { stageImage, type StageDeps } from './stage.js';
@@ -190,8 +190,9 @@ export async function processBuild(
       });
       throw err;
     }
-    await finish({ status: 'failure', error: reason });
-    throw new UnrecoverableError(reason);
+    const final = givenUp(reason, job.attemptsMade + 1);
+    await finish({ status: 'failure', error: final });
+    throw new UnrecoverableError(final);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

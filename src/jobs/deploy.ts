@@ -20,7 +20,7 @@ import type { DeployEntry, DeployStore, StagedImage } from '../store/deploy-stor
 import { targets } from '../targets/index.js';
 import { DeployError, type DeployContext } from '../targets/target.js';
 import { deployUnikernel } from '../targets/unikernel.js';
-import { describeFailure, isRetryable } from './errors.js';
+import { describeFailure, givenUp, isRetryable } from './errors.js';
 import type { Gates } from './gates.js';
 import { JobLog } from './job-log.js';
 
@@ -112,8 +112,28 @@ export async function processDeploy(
     for (const deployment of deploymentsFor(spec.build, data.branch)) {
       const services = deployment.services.filter((s) => wanted(serviceKey(s.context, s.name)));
       if (!services.length) continue;
-      const { image, digest } =
-        data.rollback ?? (await writeTarget(deps, deployment.target, staged, log));
+      let written: { image: string; digest: string };
+      try {
+        written = data.rollback ?? (await writeTarget(deps, deployment.target, staged, log));
+      } catch (err) {
+        if (isRetryable(err) && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
+        // Given up: each service is told it was not deployed, as a failed deploy would be.
+        const why = `cannot write ${deployment.target}: ${(err as Error).message}`;
+        const failed = new DeployError(givenUp(why, job.attemptsMade + 1));
+        for (const service of services)
+          outcomes.push(
+            await upgrade(deps, job, token, log, {
+              key: serviceKey(service.context, service.name),
+              name: service.name,
+              uri: service.uri,
+              image: deployment.target,
+              digest: 'none',
+              run: () => Promise.reject(failed),
+            }),
+          );
+        continue;
+      }
+      const { image, digest } = written;
       for (const service of services) {
         outcomes.push(
           await upgrade(deps, job, token, log, {

@@ -33,3 +33,8 @@ export function describeFailure(err: unknown, signal?: AbortSignal): string {
   if (err instanceof DeployError) return `Deploy failed: ${err.message}`;
   return `Error: ${err instanceof Error ? err.message : String(err)}`;
 }
+
+/** A job's final failure, saying how many attempts it took when there were several. */
+export function givenUp(reason: string, attempts: number): string {
+  return attempts > 1 ? `${reason} (after ${attempts} attempts)` : reason;
+}

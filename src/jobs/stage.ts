@@ -73,6 +73,8 @@ export async function stageImage(
     } catch (err) {
       const status = refusal(err);
       if (status && deps.refused) throw await deps.refused(ref, status);
+      // The engine's words name neither the image nor the registry ("received unexpected HTTP status: 500").
+      if (err instanceof EngineError) throw new EngineError(`cannot push ${ref}: ${err.message}`);
       throw err;
     }
     log(`Pushed ${ref} (${digest})`);
