@@ -1,10 +1,11 @@
 // `npm run bench`: measures the deployer and prints the figures recorded in docs/benchmarks.md.
-// `npm run bench -- intake burst` runs only the sections named (routing, intake, burst, memory).
-// Intake, burst and memory need the real services: eval "$(bash scripts/services.sh env)".
+// `npm run bench -- intake burst` runs only the sections named (routing, intake, burst, memory, push-to-live).
+// All but routing need the real services: eval "$(bash scripts/services.sh env)".
 import { cpus } from 'node:os';
 import { benchBurst } from './burst.js';
 import { benchIntake, type PhaseFigures } from './intake.js';
 import { benchMemory } from './memory.js';
+import { pushToLiveSection } from './push-to-live.js';
 import { benchRouting } from './routing.js';
 
 const goal = (met: boolean) => (met ? 'met' : 'NOT met');
@@ -107,7 +108,7 @@ async function memory(): Promise<void> {
   console.log(`goal < 250 MB: ${goal(max * 2 ** 20 < 250e6)}`);
 }
 
-const sections = { routing, intake, burst, memory } as const;
+const sections = { routing, intake, burst, memory, 'push-to-live': pushToLiveSection } as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((s) => !(s in sections));
 if (unknown.length) {
