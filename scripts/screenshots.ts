@@ -40,7 +40,8 @@ createService(service, pushInitialImage(`acme/${id}-initial`));
 const h = await startHarness(
   {
     name: 'tarides',
-    baseUrl: 'http://deployer.test',
+    baseUrl: 'replaced by the harness',
+    admins: ['github:alice'],
     stagingRepo: `${REGISTRY}/staging-${id}`,
     repos: [
       {
@@ -66,7 +67,7 @@ const h = await startHarness(
       },
     ],
   },
-  { deploySettings: testDeploySettings(dockerConfigWithContext('testhost')) },
+  { deploySettings: testDeploySettings(dockerConfigWithContext('testhost')), signIn: true },
 );
 
 async function commit(branch: string, run: string, pr?: number): Promise<string> {
@@ -87,18 +88,21 @@ async function commit(branch: string, run: string, pr?: number): Promise<string>
 }
 
 try {
+  const deployed = (sha: string, trigger = 'push') =>
+    waitFor(
+      'the deploy',
+      async () =>
+        (await h.deployer.runtime.deploys.history(`default/${service}`)).find(
+          (e) => e.sha === sha && e.result === 'success' && e.trigger?.kind === trigger,
+        ),
+      120_000,
+    );
   await commit('main', 'echo compiling the site; echo 42 pages written');
   const live = await commit('live', 'echo compiling the site; echo 42 pages written');
+  await deployed(live);
+  await deployed(await commit('live', 'echo compiling the site; echo 43 pages written'));
   await commit('add-blog', 'echo compiling the blog; echo 7 posts', 12);
   await commit('broken-links', 'echo checking links; echo "404: /about" >&2; exit 1');
-  await waitFor(
-    'the deploy',
-    async () =>
-      (await h.deployer.runtime.deploys.history(`default/${service}`)).find(
-        (e) => e.sha === live && e.result === 'success',
-      ),
-    120_000,
-  );
   const [failed] = (
     await Promise.all(
       Object.values(await h.deployer.runtime.store.heads('acme/website')).map((sha) =>
@@ -112,6 +116,17 @@ try {
   mkdirSync(OUT, { recursive: true });
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  // Signed in as an admin, who rolls the live site back to its first version.
+  h.github.oauthLogin = 'alice';
+  await page.goto(`${h.url}/services`);
+  await page.getByRole('link', { name: 'Sign in with GitHub' }).click();
+  await page.waitForURL(`${h.url}/services`);
+  await page
+    .locator('tr', { hasText: live.slice(0, 7) })
+    .first()
+    .getByRole('button', { name: 'Roll back to this' })
+    .click();
+  await deployed(live, 'rollback');
   for (const [name, path] of [
     ['overview', '/'],
     ['job', `/jobs/${failed.jobId}`],

@@ -114,7 +114,15 @@ export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
     },
   });
   await runtime.queues.schedule('poll-heads', opts.pollMs);
-  const web = opts.web && (await serveWeb({ ...runtime, log, login: opts.login }, opts.web));
+  let web: Awaited<ReturnType<typeof serveWeb>> | undefined;
+  try {
+    web = opts.web && (await serveWeb({ ...runtime, log, login: opts.login }, opts.web));
+  } catch (err) {
+    // A port in use: stop what started, so the process can exit with the error.
+    await workers.close();
+    await runtime.close();
+    throw err;
+  }
   log.info(
     {
       flavour: flavour.name,

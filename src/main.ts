@@ -89,6 +89,11 @@ function fail(err: unknown): never {
     console.error(err.message);
     process.exit(2);
   }
+  const { code, port } = err as { code?: string; port?: number };
+  if (code === 'EADDRINUSE') {
+    console.error(`port ${port} is in use: stop what listens there, or set PORT`);
+    process.exit(2);
+  }
   console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 }

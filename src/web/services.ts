@@ -102,7 +102,7 @@ function entryView(e: DeployEntry, current?: DeployEntry): EntryView {
     jobId: e.jobId,
     trigger:
       e.trigger?.kind === 'rollback' ? `rollback by ${e.trigger.by}` : e.sha ? 'push' : 'upstream',
-    canRollBack: e !== current && RUNNING.has(e.result) && e.specKey !== undefined,
+    canRollBack: e.digest !== current?.digest && RUNNING.has(e.result) && e.specKey !== undefined,
     result: e.result,
     digest: e.digest,
     short: e.sha ? shortSha(e.sha) : '',

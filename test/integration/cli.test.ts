@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -48,5 +50,33 @@ describe('deployer check-config', () => {
     const r = deployer(['worker', '--pools', 'linux-x86_64,amd64']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--pools: expected one of');
+  });
+
+  it('exits with a message, not a stack, when the web UI port of local mode is taken', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, 'localhost', r));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts', 'local', '--flavour', 'mirage', '--poll', '3600'],
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            DEPLOYER_CONFIG: '',
+            PORT: String(port),
+            DEPLOYER_REDIS_PREFIX: `cli-${port}`,
+          },
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`port ${port} is in use`);
+    } finally {
+      busy.close();
+    }
   });
 });

@@ -14,7 +14,7 @@ export const services = `<% layout('@layout', { title: 'Services', nav: 'service
 <% } %>
 <% if (s.current) { %>
 <p>Running <code class="digest"><%= s.current.digest %></code>
-<% if (s.current.short) { %>from <a href="<%= s.current.href %>"><code><%= s.current.short %></code></a> <% } %>(<%= s.current.source %>), deployed <%~ include('@when', { when: s.current.when }) %> by <%= s.current.trigger %></p>
+<% if (s.current.short) { %>from <a href="<%= s.current.href %>"><code><%= s.current.short %></code></a> <% } %>(<%= s.current.source %>), deployed <%~ include('@when', { when: s.current.when }) %> (<%= s.current.trigger %>)</p>
 <% } %>
 <% if (s.history.length) { %>
 <div class="wrap"><table>
