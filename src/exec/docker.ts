@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { BuildkitLogFormatter, decodeTrace } from './buildkit-log.js';
 import type { DockerEndpoint } from './docker-context.js';
 import { BuildError, CancelledError, EngineError } from './errors.js';
+import { engineConnectionError } from './engine-connection.js';
 import { limitEngineCalls } from './engine-timeout.js';
 import { describeTarget, type SshConnectConfig } from './ssh.js';
 
@@ -81,17 +82,23 @@ interface ProgressEvent {
  */
 export async function buildImage(docker: Docker, req: BuildRequest): Promise<{ imageId: string }> {
   if (req.signal?.aborted) throw new CancelledError(String(req.signal.reason ?? 'cancelled'));
-  const stream = (await docker.buildImage(req.context, {
-    version: '2',
-    t: req.tag,
-    dockerfile: req.dockerfile,
-    buildargs: req.buildArgs,
-    ...(req.target ? { target: req.target } : {}),
-    platform: req.platform,
-    ...(req.ulimits.length ? { ulimits: JSON.stringify(req.ulimits) } : {}),
-    abortSignal: req.signal,
-    forcerm: true,
-  } as Docker.ImageBuildOptions)) as NodeJS.ReadableStream;
+  const failed = (err: unknown) =>
+    req.signal?.aborted
+      ? new CancelledError(String(req.signal.reason ?? 'cancelled'))
+      : engineConnectionError(docker, err, 'the build');
+  const stream = (await docker
+    .buildImage(req.context, {
+      version: '2',
+      t: req.tag,
+      dockerfile: req.dockerfile,
+      buildargs: req.buildArgs,
+      ...(req.target ? { target: req.target } : {}),
+      platform: req.platform,
+      ...(req.ulimits.length ? { ulimits: JSON.stringify(req.ulimits) } : {}),
+      abortSignal: req.signal,
+      forcerm: true,
+    } as Docker.ImageBuildOptions)
+    .catch((err: unknown) => Promise.reject(failed(err)))) as NodeJS.ReadableStream;
 
   const formatter = new BuildkitLogFormatter();
   let imageId: string | undefined;
@@ -121,8 +128,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<{ i
     }
     if (buffered.trim()) handle(JSON.parse(buffered) as ProgressEvent);
   } catch (err) {
-    if (req.signal?.aborted) throw new CancelledError(String(req.signal.reason ?? 'cancelled'));
-    throw err;
+    throw failed(err);
   }
   if (req.signal?.aborted) throw new CancelledError(String(req.signal.reason ?? 'cancelled'));
   if (failure) throw new BuildError(failure);
@@ -167,18 +173,26 @@ export async function pushImage(
   remote: { repository: string; tag: string },
   auth: EngineAuth | undefined,
   onLine: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<string> {
-  await docker.getImage(localTag).tag({ repo: remote.repository, tag: remote.tag });
-  const stream = (await docker
-    .getImage(`${remote.repository}:${remote.tag}`)
-    .push({ tag: remote.tag, ...(auth ? { authconfig: auth } : {}) })) as NodeJS.ReadableStream;
   let digest: string | undefined;
-  await followProgress(stream, (event) => {
-    const aux = event.aux as { Digest?: string } | undefined;
-    if (aux?.Digest) digest = aux.Digest;
-    else if (event.status && !event.progressDetail?.current)
-      onLine(`${event.id ? `${event.id}: ` : ''}${event.status}`);
-  });
+  try {
+    await docker.getImage(localTag).tag({ repo: remote.repository, tag: remote.tag });
+    const stream = (await docker.getImage(`${remote.repository}:${remote.tag}`).push({
+      tag: remote.tag,
+      ...(auth ? { authconfig: auth } : {}),
+      abortSignal: signal,
+    })) as NodeJS.ReadableStream;
+    await followProgress(stream, (event) => {
+      const aux = event.aux as { Digest?: string } | undefined;
+      if (aux?.Digest) digest = aux.Digest;
+      else if (event.status && !event.progressDetail?.current)
+        onLine(`${event.id ? `${event.id}: ` : ''}${event.status}`);
+    });
+  } catch (err) {
+    if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
+    throw engineConnectionError(docker, err, 'the push');
+  }
   if (!digest)
     throw new EngineError(`the engine reported no digest for ${remote.repository}:${remote.tag}`);
   return digest;

@@ -161,7 +161,8 @@ export async function processBuild(
     log.line(`Built ${result.imageId}`);
     if (data.stage && deps.stage) {
       await deps.gates?.pass(job, token, 'push', `push ${what} to ${deps.stage.stagingRepo}`);
-      await stageImage(deps.stage, spec, data, imageTag(spec, data), (line) => log.line(line));
+      const tag = imageTag(spec, data);
+      await stageImage(deps.stage, spec, data, tag, (line) => log.line(line), limited);
     }
     await finish({ status: 'success' });
     return result;

@@ -46,6 +46,8 @@ export async function stageImage(
   data: BuildJobData,
   localTag: string,
   log: (line: string) => void,
+  /** Ends a push that takes too long (the job's time limit) or is cancelled. */
+  signal?: AbortSignal,
 ): Promise<void> {
   const branch = branchOf(data.ref);
   if (!branch || !deploysFrom(spec.build, branch)) return;
@@ -69,6 +71,7 @@ export async function stageImage(
         { repository, tag },
         await deps.engineAuth(ref),
         log,
+        signal,
       );
     } catch (err) {
       const status = refusal(err);

@@ -15,7 +15,7 @@ const manifestPut = (repository: string) => (method: string, path: string) =>
   method === 'PUT' && path.startsWith(`/v2/${repository}/manifests/`);
 
 // Each case waits out the job backoffs (build: 5 s then 10 s; deploy: 10 s then 20 s): run them side by side.
-describe.concurrent('a registry that answers 500', () => {
+describe.concurrent('a registry that fails', () => {
   let git: GitServer;
   let proxy: RegistryProxy;
   const harnesses: Harness[] = [];
@@ -32,19 +32,22 @@ describe.concurrent('a registry that answers 500', () => {
     for (const s of scenarios) s.removeService();
   });
 
-  async function start(opts: ConstructorParameters<typeof DeployScenario>[1]) {
+  async function start(
+    opts: ConstructorParameters<typeof DeployScenario>[1],
+    buildTimeoutMs?: number,
+  ) {
     const s = new DeployScenario(git, opts);
     scenarios.push(s);
     s.createService();
     const settings = testDeploySettings(
       dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
     );
-    const h = await startHarness(s.flavour(), { deploySettings: settings });
+    const h = await startHarness(s.flavour(), { deploySettings: settings, buildTimeoutMs });
     harnesses.push(h);
     return { s, h };
   }
 
-  it('to the staging push: the build is tried three times with growing pauses, then fails saying so', async () => {
+  it('500 to the staging push: the build is tried three times with growing pauses, then fails saying so', async () => {
     const { s, h } = await start({ stagingRegistry: proxy.host });
     const staging = `staging-${s.id}`;
     const failing = manifestPut(staging);
@@ -78,7 +81,7 @@ describe.concurrent('a registry that answers 500', () => {
     expect(serviceImage(s.service)).toBe(s.initialImage);
   }, 90_000);
 
-  it('to the manifest list: the deploy is tried three times with growing pauses, then fails on the Deployment', async () => {
+  it('500 to the manifest list: the deploy is tried three times with growing pauses, then fails on the Deployment', async () => {
     const { s, h } = await start({ targetRegistry: proxy.host });
     const failing = manifestPut(`acme/${s.id}`);
     const previous = proxy.failWhen;
@@ -117,5 +120,26 @@ describe.concurrent('a registry that answers 500', () => {
     expect(serviceImage(s.service)).toBe(s.initialImage);
     for (const t of runningTasks(s.service)) expect(t.image).toBe(s.initialImage);
     expect(h.github.problems).toEqual([]);
+  }, 90_000);
+
+  it('no answer to a push: the job’s time limit ends it, once', async () => {
+    const { s, h } = await start({ stagingRegistry: proxy.host }, 15_000);
+    proxy.hold(
+      (method, path) => method === 'PUT' && path.startsWith(`/v2/staging-${s.id}/blobs/uploads/`),
+    );
+    const checks = trackCheckRuns(h.github);
+    const sha = s.commit('v1');
+    await s.push(h, sha);
+
+    const check = await waitFor('the check run to conclude', () => checks.concluded(sha));
+    expect(check.conclusion).toBe('failure');
+    expect(check.output?.text).toContain('Build failed: timed out after 15s');
+    expect(check.output?.text).toContain(`Pushing ${s.stagingRepo}:live-`);
+    const [record] = await h.deployer.runtime.store.records(`acme/${s.repoName}`, sha);
+    const builds = h.deployer.runtime.queues.build('linux-x86_64');
+    await jobSettled(builds, record.jobId);
+    const job = (await builds.getJob(record.jobId))!;
+    expect(job.attemptsMade).toBe(1); // its time is up: not tried again
+    expect(await h.deployer.runtime.queues.deploy.getJobs()).toEqual([]);
   }, 90_000);
 });
