@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import { repoKey, type RepoIndex } from '../config/repo-index.js';
-import { acceptCommit, type IntakeDeps } from '../jobs/intake.js';
+import type { Queues } from '../jobs/queues.js';
 import type { Parsed } from '../plan/commit-event.js';
-import type { DeliveryStore } from '../store/delivery-store.js';
 
-export interface HandlerDeps extends IntakeDeps {
+export interface HandlerDeps {
   index: RepoIndex;
-  deliveries: DeliveryStore;
+  queues: Pick<Queues, 'enqueueIntake'>;
 }
 
 /** The webhook delivery being handled: Probot's context (its `id` is `X-GitHub-Delivery`). */
@@ -16,14 +15,15 @@ export interface Delivery {
 }
 
 /**
- * The common tail of every handler: ignore what does not apply and what was
- * delivered before, enqueue the rest.
+ * The common tail of every handler: ignore what does not apply, enqueue the rest for
+ * a worker to take in (src/jobs/intake-worker.ts). That is one Redis command, so
+ * GitHub's delivery is answered at once; a redelivery (the same delivery id) adds nothing.
  */
 export async function accept(
   deps: HandlerDeps,
   delivery: Delivery,
   parsed: Parsed,
-  opts: { rebuild?: boolean } = {},
+  opts: { rebuild?: boolean; before?: string } = {},
 ): Promise<void> {
   const { log } = delivery;
   if ('ignore' in parsed) {
@@ -31,33 +31,9 @@ export async function accept(
     return;
   }
   const { commit } = parsed;
-  const entry = deps.index.get(repoKey(commit.owner, commit.name));
-  if (!entry) {
+  if (!deps.index.has(repoKey(commit.owner, commit.name))) {
     log.debug({ repo: `${commit.owner}/${commit.name}` }, 'repository not watched by this flavour');
     return;
   }
-  // A redelivery of an older push would otherwise move the branch head back and
-  // cancel the build of the newer commit.
-  if (!(await deps.deliveries.claim(delivery.id))) {
-    log.info(
-      { delivery: delivery.id, repo: entry.fullName, sha: commit.sha },
-      'redelivery ignored',
-    );
-    return;
-  }
-  const result = await acceptCommit(deps, entry, commit, opts).catch(async (err: unknown) => {
-    // Not taken after all: GitHub's redelivery of it must be handled.
-    await deps.deliveries.release(delivery.id).catch(() => undefined);
-    throw err;
-  });
-  log.info(
-    {
-      repo: entry.fullName,
-      sha: commit.sha,
-      ref: commit.ref,
-      enqueued: result.enqueued.length,
-      superseded: result.superseded,
-    },
-    'commit accepted',
-  );
+  await deps.queues.enqueueIntake({ delivery: delivery.id, commit, ...opts });
 }

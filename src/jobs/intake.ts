@@ -15,24 +15,40 @@ export interface IntakeDeps {
 export interface IntakeResult {
   enqueued: string[];
   superseded?: string;
+  /** The ref's head, when the push was refused as older than one already taken. */
+  stale?: string;
+}
+
+export interface AcceptOptions {
+  /** Re-run builds that already finished ("Re-run" in GitHub); the ref's head is left alone. */
+  rebuild?: boolean;
+  /** A push's `before`: the commit its ref moved from. A push older than one taken is refused. */
+  before?: string;
 }
 
 const FINISHED = new Set(['completed', 'failed']);
 const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /**
- * Takes a commit to check: records it, enqueues its builds (each at most once per
- * spec and pool), supersedes the commit it replaces on its ref, and asks for the
- * check run to be written. `rebuild` re-runs builds that already finished.
+ * Takes a commit to check: makes it its ref's head, records it, enqueues its builds
+ * (each at most once per spec and pool), supersedes the commit it replaces on its ref,
+ * and asks for the check run to be written.
  */
 export async function acceptCommit(
   deps: IntakeDeps,
   entry: RepoEntry,
   commit: CommitEvent,
-  opts: { rebuild?: boolean } = {},
+  opts: AcceptOptions = {},
 ): Promise<IntakeResult> {
   const { queues, store } = deps;
   const repo = entry.fullName;
+  // One atomic swap, so overlapping deliveries never both supersede the same commit.
+  let old: string | undefined;
+  if (!opts.rebuild) {
+    const swap = await store.swapHead(repo, commit.ref, commit.sha, opts.before);
+    if ('stale' in swap) return { enqueued: [], stale: swap.stale };
+    old = supersededBy(swap.heads, commit.ref, commit.sha);
+  }
   const known = await store.meta(repo, commit.sha);
   // A re-run keeps how the commit first came (its ref, and whether it is a fork's).
   const meta =
@@ -49,11 +65,6 @@ export async function acceptCommit(
   // What GitHub already shows stays known, so a commit arriving again causes no write.
   const lastWritten = opts.rebuild ? undefined : known?.lastWritten;
   await store.saveMeta(repo, commit.sha, { ...meta, lastWritten });
-
-  // One atomic swap, so overlapping deliveries never both supersede the same commit.
-  const old = opts.rebuild
-    ? undefined
-    : supersededBy(await store.swapHead(repo, meta.ref, commit.sha), meta.ref, commit.sha);
 
   const enqueued: string[] = [];
   for (const planned of planBuilds(entry, { ...commit, ...meta })) {

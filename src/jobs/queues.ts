@@ -1,6 +1,8 @@
 import { Queue, QueueEventsProducer, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { createHash } from 'node:crypto';
 import type { Arch } from '../config/schema.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
+import type { CommitEvent } from '../plan/commit-event.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { buildQueueName } from '../plan/build-jobs.js';
 
@@ -9,11 +11,37 @@ export interface CheckJobData {
   sha: string;
 }
 
+/** A webhook delivery's commit, for a worker to take in (`acceptCommit`). */
+export interface IntakeJobData {
+  /** GitHub's delivery id (`X-GitHub-Delivery`), for the logs. */
+  delivery: string;
+  commit: CommitEvent;
+  rebuild?: boolean;
+  /** A push's `before`. */
+  before?: string;
+}
+
+export const INTAKE_QUEUE = 'intake';
 export const CHECKS_QUEUE = 'checks';
 export const DEPLOY_QUEUE = 'deploy';
 export const CONTROL_QUEUE = 'control';
 export const CANCEL_EVENT = 'cancel';
-const WEEK = 7 * 24 * 3600;
+const DAY = 24 * 3600;
+const WEEK = 7 * DAY;
+
+export const intakeJobOptions: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  // Kept a day: GitHub redelivers with the same delivery id, so the same job id, and
+  // adding a job whose id is kept is a no-op. A late redelivery is ignored this way.
+  removeOnComplete: { age: DAY },
+  // Gone once it failed for good, so that GitHub's redelivery of it is taken.
+  removeOnFail: true,
+};
+
+/** The intake job id of a delivery; delivery ids are the sender's text, and may hold ':'. */
+export const intakeJobId = (delivery: string): string =>
+  `delivery-${createHash('sha256').update(delivery).digest('hex').slice(0, 32)}`;
 
 // Retried when the machinery fails (a host or registry down), never once a service
 // update failed; kept a week like builds.
@@ -36,6 +64,8 @@ export const buildJobOptions: JobsOptions = {
 export class Queues {
   private readonly builds = new Map<Arch, Queue<BuildJobData>>();
   private readonly cancels = new Map<Arch, QueueEventsProducer>();
+  /** Webhook deliveries' commits, taken in by a worker off the request path. */
+  readonly intake: Queue<IntakeJobData>;
   readonly checks: Queue<CheckJobData>;
   readonly deploy: Queue<DeployJobData>;
   /** Housekeeping on a schedule: catching up missed webhooks. */
@@ -47,6 +77,7 @@ export class Queues {
     private readonly connection: ConnectionOptions,
     readonly prefix: string,
   ) {
+    this.intake = new Queue<IntakeJobData>(INTAKE_QUEUE, { connection, prefix });
     this.checks = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix });
     this.control = new Queue(CONTROL_QUEUE, { connection, prefix });
     this.deploy = new Queue<DeployJobData>(DEPLOY_QUEUE, {
@@ -54,7 +85,7 @@ export class Queues {
       prefix,
       defaultJobOptions: deployJobOptions,
     });
-    for (const queue of [this.checks, this.control, this.deploy]) this.watch(queue);
+    for (const queue of [this.intake, this.checks, this.control, this.deploy]) this.watch(queue);
   }
 
   private watch<Q extends { on(event: 'error', listener: (err: Error) => void): unknown }>(
@@ -97,6 +128,14 @@ export class Queues {
     await producer.publishEvent({ eventName: CANCEL_EVENT, jobId, reason });
   }
 
+  /** One Redis command: a delivery seen before (within a day) adds nothing. */
+  async enqueueIntake(data: IntakeJobData): Promise<void> {
+    await this.intake.add('commit', data, {
+      ...intakeJobOptions,
+      jobId: intakeJobId(data.delivery),
+    });
+  }
+
   /** Coalesced per commit: at most one sync runs and one waits, whatever the burst. */
   async requestCheckSync(repo: string, sha: string): Promise<void> {
     await this.checks.add(
@@ -126,6 +165,7 @@ export class Queues {
 
   async close(): Promise<void> {
     await Promise.all([
+      this.intake.close(),
       this.checks.close(),
       this.deploy.close(),
       this.control.close(),

@@ -7,6 +7,7 @@ import { processBuild, type BuildDeps } from './build.js';
 import { processCheckSync, type CheckDeps } from './checks.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { processDeploy, type DeployDeps } from './deploy.js';
+import { startIntakeWorker } from './intake-worker.js';
 import {
   CANCEL_EVENT,
   CHECKS_QUEUE,
@@ -37,7 +38,10 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts a build worker per pool (each listening for cancel events), the check-run writer and the deployer. */
+/**
+ * Starts the intake, a build worker per pool (each listening for cancel events), the
+ * check-run writer and the deployer.
+ */
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const { connection, prefix, log } = opts;
   const closers: (() => Promise<void>)[] = [];
@@ -45,6 +49,8 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1_000, Math.floor(opts.lockMs / 2)),
   };
+  // Webhook deliveries' commits, which the receiver only enqueues.
+  closers.push(startIntakeWorker({ deps: opts.build, connection, prefix, log, ...locking }));
 
   for (const pool of opts.pools) {
     const name = buildQueueName(pool);

@@ -11,6 +11,7 @@ import type { Runtime } from '../../src/runtime.js';
 import { githubRequestProblems } from '../helpers/github-spec.js';
 import { WEBHOOK_SECRET } from '../helpers/harness.js';
 import { pullRequestPayload, pushPayload, rerequestPayload } from '../helpers/payloads.js';
+import { runIntake, type RunningIntake } from '../helpers/intake.js';
 import { loadTestApp, type TestApp } from '../helpers/probot.js';
 
 const POOLS: Arch[] = ['linux-x86_64', 'linux-arm64'];
@@ -37,15 +38,24 @@ const flavour = {
 };
 
 const sha = (): string => randomUUID().replace(/-/g, '').padEnd(40, '0');
-const receive = (probot: Probot, name: string, payload: object) =>
-  probot.receive({ id: randomUUID(), name, payload } as Parameters<Probot['receive']>[0]);
+const deliver = (probot: Probot, name: string, payload: object, id: string = randomUUID()) =>
+  probot.receive({ id, name, payload } as Parameters<Probot['receive']>[0]);
 
-// Every app a test made, closed (and its Redis keys deleted) at the end.
+// Every app a test made, with the intake a worker runs, closed (and its Redis keys
+// deleted) at the end.
 const apps: TestApp[] = [];
+const intakes = new Map<Probot, RunningIntake>();
 async function freshApp(): Promise<TestApp> {
   const app = await loadTestApp(flavour);
   apps.push(app);
+  intakes.set(app.probot, runIntake(app.runtime));
   return app;
+}
+
+/** A delivery handled by the app, and its commit then taken in by the intake. */
+async function receive(probot: Probot, name: string, payload: object): Promise<void> {
+  await deliver(probot, name, payload);
+  await intakes.get(probot)!.settled();
 }
 
 /** The two build specs of acme/web, as the repo index keyed them. */
@@ -75,7 +85,8 @@ async function buildJobs(runtime: Runtime): Promise<JobView[]> {
 
 async function totalJobs(runtime: Runtime): Promise<number> {
   let total = 0;
-  for (const queue of [...POOLS.map((p) => runtime.queues.build(p)), runtime.queues.checks]) {
+  const { queues } = runtime;
+  for (const queue of [...POOLS.map((p) => queues.build(p)), queues.checks, queues.intake]) {
     const counts = await queue.getJobCounts();
     total += Object.values(counts).reduce((a, b) => a + b, 0);
   }
@@ -151,6 +162,7 @@ afterEach(() => {
 afterAll(async () => {
   nock.emitter.off('no match', onNoMatch);
   nock.enableNetConnect();
+  await Promise.all([...intakes.values()].map((i) => i.close()));
   await Promise.all(apps.map((a) => a.close()));
 });
 
@@ -202,6 +214,45 @@ describe('webhook handlers → real queues and records (Redis)', () => {
       expect(await runtime.store.heads('acme/web')).toEqual({ 'refs/pull/17/head': commit });
     },
   );
+
+  it('on the request path, one Redis command: the intake job; a redelivery adds nothing', async () => {
+    // No intake runs here: what is left is what the request path did.
+    const app = await loadTestApp(flavour);
+    apps.push(app);
+    const { probot, runtime } = app;
+    await deliver(probot, 'push', pushPayload(web, 'main', sha())); // scripts loaded, connected
+    await runtime.queues.intake.obliterate({ force: true });
+    const commit = sha();
+    const before = sha();
+    const id = randomUUID();
+    const payload = pushPayload(web, 'main', commit, before);
+    let commands = 0;
+    const send = runtime.redis.sendCommand.bind(runtime.redis);
+    runtime.redis.sendCommand = (...args) => (commands++, send(...args));
+    await deliver(probot, 'push', payload, id);
+    expect(commands).toBe(1);
+    await deliver(probot, 'push', payload, id);
+    runtime.redis.sendCommand = send;
+
+    const jobs = await runtime.queues.intake.getJobs();
+    expect(jobs.map((j) => j.data)).toEqual([
+      {
+        delivery: id,
+        before,
+        commit: {
+          owner: 'acme',
+          name: 'web',
+          cloneUrl: web.cloneUrl,
+          sha: commit,
+          ref: 'refs/heads/main',
+          fork: false,
+          installationId: INSTALLATION,
+        },
+      },
+    ]);
+    expect(await totalJobs(runtime)).toBe(1);
+    expect(await runtime.store.heads('acme/web')).toEqual({});
+  });
 
   it('a pull request from a fork is built with fork: true', async () => {
     const { probot, runtime } = await freshApp();
@@ -347,6 +398,7 @@ describe('check-run writer (processCheckSync) → GitHub, exact requests', () =>
       name: 'deployability',
       head_sha: commit,
       status: 'queued',
+      actions: [], // no button: nothing waits for an admin's confirmation
       details_url: url(image, 'linux-arm64'),
       output: {
         title: '3 builds queued',
@@ -390,6 +442,7 @@ describe('check-run writer (processCheckSync) → GitHub, exact requests', () =>
     expect(patch).toEqual({
       status: 'completed',
       conclusion: 'success',
+      actions: [],
       completed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       details_url: url(image, 'linux-arm64'),
       output: {

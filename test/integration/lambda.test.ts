@@ -20,6 +20,7 @@ import {
   uniqueName,
   type Harness,
 } from '../helpers/harness.js';
+import { runIntake, type RunningIntake } from '../helpers/intake.js';
 import { pushPayload } from '../helpers/payloads.js';
 
 const SECRET = 'lambda-test-webhook-secret';
@@ -86,6 +87,8 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
   let lambda: LambdaHandler;
   let runtime: Runtime;
   let http: Harness;
+  // Both receivers only enqueue a delivery's commit; a worker's intake takes it in.
+  const intakes: RunningIntake[] = [];
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'deployer-lambda-'));
@@ -104,8 +107,10 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
     // The test's own view of the same queues, to see what the function enqueued.
     runtime = createRuntime(readEnv(env), resolveFlavour(readEnv(env)));
     http = await startHarness(flavour, { worker: false });
+    intakes.push(runIntake(runtime), runIntake(http.deployer.runtime));
   });
   afterAll(async () => {
+    for (const intake of intakes) await intake.close();
     await lambda?.close();
     await runtime?.close();
     await http?.close();
@@ -123,7 +128,8 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
   async function totalJobs(): Promise<number> {
     const { queues } = runtime;
     let total = 0;
-    for (const q of [...ARCHS.map((a) => queues.build(a)), queues.checks, queues.deploy]) {
+    const all = [...ARCHS.map((a) => queues.build(a)), queues.intake, queues.checks, queues.deploy];
+    for (const q of all) {
       const counts = await q.getJobCounts();
       total += Object.values(counts).reduce((a, b) => a + b, 0);
     }
@@ -150,6 +156,7 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
     const body = JSON.stringify(payload);
     const res = await lambda(gatewayEvent(body, githubHeaders('push', body)));
     expect(res.statusCode).toBe(200);
+    await intakes[0].settled();
     const expected = planned(payload);
     expect(expected).toHaveLength(3); // two pools of the deployed build (staged) + one
     expect(expected.filter((id) => id.endsWith('-stage'))).toHaveLength(2);
@@ -158,6 +165,7 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
     // The same delivery through the HTTP receiver (Probot's node middleware).
     const viaHttp = await http.send('push', payload);
     expect(viaHttp.status).toBe(200);
+    await intakes[1].settled();
     expect(await buildJobIds(http.deployer.runtime)).toEqual(expected);
     expect(await runtime.store.heads('acme/web')).toEqual({ 'refs/heads/live': payload.after });
   });
@@ -168,6 +176,7 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
     const body = JSON.stringify(payload);
     const res = await lambda(gatewayEvent(body, githubHeaders('push', body), true));
     expect(res.statusCode).toBe(200);
+    await intakes[0].settled();
     const added = (await buildJobIds(runtime)).filter((id) => !before.includes(id));
     expect(added).toEqual(planned(payload));
     expect(added.some((id) => id.endsWith('-stage'))).toBe(false);

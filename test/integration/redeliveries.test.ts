@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFlavour } from '../../src/config/load.js';
+import { intakeJobId } from '../../src/jobs/queues.js';
 import { startDeployer, type RunningDeployer } from '../../src/start.js';
 import { removeBuildImages } from '../helpers/build-images.js';
 import { trackCheckRuns, type CheckRuns } from '../helpers/check-runs.js';
@@ -13,6 +14,7 @@ import {
   waitFor,
   type Harness,
 } from '../helpers/harness.js';
+import { intakeSettled } from '../helpers/intake.js';
 import { pushPayload } from '../helpers/payloads.js';
 import { deleteKeys } from '../helpers/redis-keys.js';
 
@@ -92,11 +94,12 @@ describe('GitHub redelivers webhooks (same X-GitHub-Delivery), also across a rec
       return states.includes('active') ? undefined : states;
     });
     expect(settled).toEqual(['completed']);
-    // Claimed for a day under the flavour's namespace.
-    const ns = `${h.env.prefix}:${h.flavour.name}`;
-    const ttl = await h.deployer.runtime.redis.ttl(`${ns}:delivery:${deliveryA}`);
-    expect(ttl).toBeGreaterThan(86_000);
-    expect(ttl).toBeLessThanOrEqual(86_400);
+    // One intake job for the two, kept a day once done: its id is the delivery's.
+    const intake = runtime().queues.intake;
+    const taken = await intake.getJobs();
+    expect(taken.map((j) => j.id)).toEqual([intakeJobId(deliveryA)]);
+    expect(await taken[0].getState()).toBe('completed');
+    expect(taken[0].opts.removeOnComplete).toEqual({ age: 86_400 });
 
     const b = commit(4);
     const deliveryB = randomUUID();
@@ -134,17 +137,19 @@ describe('GitHub redelivers webhooks (same X-GitHub-Delivery), also across a rec
     const pushB = pushPayload(target, 'main', b, a);
     const again = await sendWebhook(receiver.url!, 'push', pushB, { delivery: deliveryB });
     expect(again.status).toBe(200);
-    // Ignored: not even a check-run sync was asked for.
+    // Ignored: nothing for a worker to take in, not even a check-run sync asked for.
+    expect(await queues.intake.getJobCountByTypes('waiting', 'active', 'prioritized')).toBe(0);
     expect(await queues.checks.getJobCountByTypes('waiting', 'active', 'prioritized')).toBe(0);
 
     // A new delivery of the same commit is taken, but the commit is not built again.
     const other = await sendWebhook(receiver.url!, 'push', pushB, { delivery: randomUUID() });
     expect(other.status).toBe(200);
-    expect(await queues.checks.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
-    expect(await buildJobs()).toEqual(jobsBefore);
+    expect(await queues.intake.getJobCountByTypes('waiting')).toBe(1);
 
-    // A worker writes what is asked: nothing changed, so nothing reaches GitHub.
+    // A worker takes it in and writes what is asked: nothing changed, so nothing reaches GitHub.
     await start({ receiver: false, worker: true });
+    await intakeSettled(receiver.runtime);
+    expect(await buildJobs()).toEqual(jobsBefore);
     await waitFor('the check-run sync', async () =>
       (await queues.checks.getJobCountByTypes('waiting', 'active', 'prioritized', 'delayed')) === 0
         ? true
