@@ -8,6 +8,7 @@ import type { UpstreamStore } from '../store/upstream-store.js';
 import { targets } from '../targets/index.js';
 import type { DeployDeps } from './deploy.js';
 import { describeFailure, isRetryable } from './errors.js';
+import { withHistory } from './service-history.js';
 
 /** What checking an upstream needs: the deploy job's engines, locks, history and Slack, plus the registry. */
 export type UpstreamDeps = Pick<
@@ -110,32 +111,22 @@ async function deployService(
       upstreamMessage({ image: upstream.image, digest, service: service.name, state, logUrl }),
     );
   try {
-    await deps.deploys.record(key, entry);
-    const outcome = await targets[service.kind].deploy({
-      service,
-      image,
-      digest,
-      auth: await deps.engineAuth(upstream.image),
-      ...deps.engine(service.context),
-      log,
-      convergeTimeoutMs: deps.convergeTimeoutMs,
-    });
-    await deps.deploys.record(key, {
-      ...entry,
-      result: outcome.changed ? 'success' : 'unchanged',
-      finishedAt: Date.now(),
-    });
+    await withHistory(deps.deploys, key, entry, async () =>
+      targets[service.kind].deploy({
+        service,
+        image,
+        digest,
+        auth: await deps.engineAuth(upstream.image),
+        ...deps.engine(service.context),
+        log,
+        convergeTimeoutMs: deps.convergeTimeoutMs,
+      }),
+    );
     await notify('success');
     return undefined;
   } catch (err) {
     const reason = describeFailure(err);
     log(`${service.name}: ${reason}`);
-    await deps.deploys.record(key, {
-      ...entry,
-      result: 'failure',
-      finishedAt: Date.now(),
-      error: reason,
-    });
     await notify('failure');
     if (isRetryable(err)) throw err;
     return `${service.name}: ${reason}`;
