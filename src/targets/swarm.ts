@@ -9,7 +9,9 @@ import {
 import { convergence, digestOf, type Convergence } from './convergence.js';
 import { DeployError, type DeployContext, type DeployOutcome, type Target } from './target.js';
 
-const POLL_MS = 1_000;
+// Quick updates are seen quickly; slow ones are not polled more than once a second.
+const FIRST_POLL_MS = 250;
+const MAX_POLL_MS = 1_000;
 
 async function watch(
   docker: Docker,
@@ -18,13 +20,13 @@ async function watch(
   timeoutMs: number,
 ): Promise<Convergence> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let wait = FIRST_POLL_MS; ; wait = Math.min(MAX_POLL_MS, wait * 1.5)) {
     const [info, tasks] = await Promise.all([inspectService(docker, id), serviceTasks(docker, id)]);
     const state = convergence(info, tasks, image);
     if (state.state !== 'updating') return state;
     if (Date.now() > deadline)
       return { state: 'failed', reason: `not converged after ${Math.round(timeoutMs / 1000)}s` };
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
