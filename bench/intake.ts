@@ -1,12 +1,15 @@
 // Webhook intake: the deployer's receiver (signature check + routing + enqueue on
 // the real Redis) against a bare Probot app that only verifies and acknowledges,
 // both driven by the same load generator (load.ts, its own process) on loopback.
+// Then a worker's intake takes in what the receiver enqueued, and is timed.
 import { Queue } from 'bullmq';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { createNodeMiddleware, type ApplicationFunction } from 'probot';
-import { redisConnection } from '../src/runtime.js';
+import { startIntakeWorker } from '../src/jobs/intake-worker.js';
+import { redisConnection, type Runtime } from '../src/runtime.js';
 import { startHarness, uniqueName, WEBHOOK_SECRET, type Harness } from '../test/helpers/harness.js';
 import { createTestProbot } from '../test/helpers/probot.js';
 import { percentile, type LoadRequest, type LoadResult, type Phase } from './load.js';
@@ -31,8 +34,21 @@ export interface IntakeFigures {
   oneEnqueue: { fixed: PhaseFigures; max: PhaseFigures };
   /** Deployer's saturated throughput over the bare app's. */
   ratio: number;
+  /** One worker's intake (src/jobs/intake-worker.ts) taking in the receiver's backlog. */
+  intake: IntakeDrain;
   /** Build jobs left waiting on the one branch pushed to; every push supersedes the one before. */
   waitingBuilds: number;
+}
+
+export interface IntakeDrain {
+  /** Deliveries enqueued by the receiver during the run. */
+  backlog: number;
+  /** Of those, taken in before the time limit. */
+  taken: number;
+  durationMs: number;
+  perSecond: number;
+  /** Redis commands the intake sent per delivery taken in. */
+  redisCommands: number;
 }
 
 const REPO = { owner: 'bench', name: 'intake', cloneUrl: 'https://github.com/bench/intake.git' };
@@ -117,6 +133,39 @@ function countCommands(redis: { sendCommand: (...args: never[]) => unknown }): (
   return () => n;
 }
 
+const DRAIN_LIMIT_MS = 180_000;
+
+/** Starts one worker's intake on the receiver's backlog and times it until it is empty. */
+async function drainIntake(runtime: Runtime, commands: () => number): Promise<IntakeDrain> {
+  const { intake } = runtime.queues;
+  const backlog = await intake.count();
+  const sent = commands();
+  const started = performance.now();
+  const stop = startIntakeWorker({
+    deps: runtime,
+    connection: runtime.redis,
+    prefix: runtime.queues.prefix,
+    log: createTestProbot().log,
+    lockDuration: 30_000,
+    stalledInterval: 15_000,
+  });
+  let left = backlog;
+  while (left > 0 && performance.now() - started < DRAIN_LIMIT_MS) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = await intake.count();
+  }
+  const durationMs = performance.now() - started;
+  await stop();
+  const taken = backlog - (await intake.count());
+  return {
+    backlog,
+    taken,
+    durationMs,
+    perSecond: (taken * 1000) / durationMs,
+    redisCommands: (commands() - sent) / Math.max(1, taken),
+  };
+}
+
 export async function benchIntake(
   opts: { rate?: number; fixedMs?: number; maxMs?: number; concurrency?: number } = {},
 ): Promise<IntakeFigures> {
@@ -194,6 +243,7 @@ export async function benchIntake(
     const fixed = await interleaved({ kind: 'fixed', rate, durationMs: fixedMs / 2 });
     const max = await interleaved({ kind: 'max', durationMs: maxMs / 2 });
 
+    const intake = await drainIntake(harness.deployer.runtime, commands.deployer);
     const counts = await harness.deployer.runtime.queues.build('linux-x86_64').getJobCounts();
     return {
       rate,
@@ -204,7 +254,9 @@ export async function benchIntake(
       deployer: { fixed: fixed.deployer, max: max.deployer },
       oneEnqueue: { fixed: fixed.oneEnqueue, max: max.oneEnqueue },
       ratio: max.deployer.perSecond / max.bare.perSecond,
-      waitingBuilds: counts.waiting ?? 0,
+      intake,
+      // Builds of branch pushes wait a moment (delayed) first, so a burst coalesces.
+      waitingBuilds: (counts.waiting ?? 0) + (counts.delayed ?? 0),
     };
   } finally {
     await load?.stop();

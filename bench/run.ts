@@ -55,6 +55,10 @@ async function intake(): Promise<void> {
   console.log(
     `throughput deployer / bare: ${f.ratio.toFixed(2)}× (Probot + 1 queue.add / bare: ${(f.oneEnqueue.max.perSecond / f.bare.max.perSecond).toFixed(2)}×)`,
   );
+  const d = f.intake;
+  console.log(
+    `then one worker's intake took in ${d.taken} of the ${d.backlog} deliveries enqueued in ${(d.durationMs / 1000).toFixed(1)} s: ${d.perSecond.toFixed(0)}/s, ${d.redisCommands.toFixed(1)} Redis cmds/delivery`,
+  );
   console.log(
     `build jobs left waiting on the one branch: ${f.waitingBuilds} (1 if every push superseded the one before)`,
   );
