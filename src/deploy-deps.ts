@@ -140,7 +140,8 @@ export function createDeployDeps(w: DeployWiring): {
     github: w.github,
     notify: slackNotifier(settings.slackWebhookFile, w.log),
     convergeTimeoutMs: settings.convergeTimeoutMs,
-    lockTtlMs: 60_000,
+    // As long as a worker's hold on a job: a killed worker's service lock lapses as its job does.
+    lockTtlMs: runtime.env.jobLockMs,
     registry,
     ssh: settings.ssh,
     unikernelHosts: runtime.flavour.unikernelHosts,

@@ -7,7 +7,6 @@ import { Gates } from './jobs/gates.js';
 import { Queues } from './jobs/queues.js';
 import { ArgStore } from './store/arg-store.js';
 import { CommitStore } from './store/commit-store.js';
-import { DeliveryStore } from './store/delivery-store.js';
 import { DeployStore } from './store/deploy-store.js';
 
 /** What receivers and workers of one flavour share: its config, Redis, queues and records. */
@@ -21,8 +20,6 @@ export interface Runtime {
   deploys: DeployStore;
   /** Build arguments taken from elsewhere, as last seen per build spec. */
   args: ArgStore;
-  /** Webhook deliveries already handled, so a redelivery is ignored. */
-  deliveries: DeliveryStore;
   /** Operations waiting for an admin (`env.confirm`); a change rewrites the commit's check run. */
   gates: Gates;
   close(): Promise<void>;
@@ -46,7 +43,6 @@ export function createRuntime(env: DeployerEnv, flavour: Flavour = resolveFlavou
     store: new CommitStore(redis, ns),
     deploys: new DeployStore(redis, ns),
     args: new ArgStore(redis, ns),
-    deliveries: new DeliveryStore(redis, ns),
     gates: new Gates(redis, ns, env.confirm, (repo, sha) => queues.requestCheckSync(repo, sha)),
     async close() {
       await queues.close();

@@ -45,7 +45,9 @@ describe('a build that takes too long', () => {
     expect(done.conclusion).toBe('failure');
     expect(done.output?.text).toContain('Build failed: timed out after 3s');
     expect(Date.now() - started).toBeLessThan(20_000);
-    const [job] = await h.deployer.runtime.queues.build('linux-x86_64').getJobs(['failed']);
+    // The check run is written just before BullMQ records the job as failed.
+    const queue = h.deployer.runtime.queues.build('linux-x86_64');
+    const job = await waitFor('the failed job', async () => (await queue.getJobs(['failed']))[0]);
     expect(job.attemptsMade).toBe(1);
   });
 });
