@@ -1,93 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceKey } from '../../src/plan/deploy-jobs.js';
-import { GitServer, type GitRepo } from '../helpers/git-server.js';
-import { jobSettled, startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
-import { pushPayload } from '../helpers/payloads.js';
-import {
-  busybox,
-  createService,
-  docker,
-  dockerConfigWithContext,
-  pushInitialImage,
-  REGISTRY,
-  serviceImage,
-  testDeploySettings,
-} from '../helpers/swarm.js';
+import { startGatedService, type GatedService } from '../helpers/gated-service.js';
+import { jobSettled, waitFor, type Harness } from '../helpers/harness.js';
+import { serviceImage } from '../helpers/swarm.js';
 import { WebClient } from '../helpers/web-client.js';
 
 type CheckRunBody = { conclusion?: string; actions?: { identifier: string }[] };
 
 describe('web UI admin actions: sign-in, CSRF, confirmation gates, rollback as a pin', () => {
-  const id = uniqueName('adm').toLowerCase();
-  const service = `svc-${id}`;
-  const key = serviceKey('testhost', service);
-  const target = `${REGISTRY}/acme/${id}:live`;
-  const where = { owner: 'acme', name: 'web', cloneUrl: '' };
-  let git: GitServer;
-  let repo: GitRepo;
+  let s: GatedService;
   let h: Harness;
+  let key: string;
   let alice: WebClient;
   let mallory: WebClient;
   const images = new Map<string, string>();
 
   beforeAll(async () => {
-    git = await new GitServer().start();
-    repo = git.createRepo('acme', 'web');
-    where.cloneUrl = git.cloneUrl('acme', 'web');
-    createService(service, pushInitialImage(`acme/${id}-initial`));
-    h = await startHarness(
-      {
-        baseUrl: 'replaced by the harness',
-        admins: ['github:alice'],
-        stagingRepo: `${REGISTRY}/staging-${id}`,
-        repos: [
-          {
-            owner: 'acme',
-            name: 'web',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [
-                  { branch: 'live', target, services: [{ name: service, context: 'testhost' }] },
-                ],
-              },
-            ],
-          },
-        ],
-      },
-      {
-        confirm: 'dangerous',
-        signIn: true,
-        deploySettings: testDeploySettings(dockerConfigWithContext('testhost')),
-      },
-    );
+    s = await startGatedService('web');
+    ({ h, key } = s);
     alice = new WebClient(h.url);
     mallory = new WebClient(h.url);
-    repo.write({ busybox }, 0o755);
   });
   afterAll(async () => {
-    await h?.close();
-    await git?.stop();
-    try {
-      docker('service', 'rm', service);
-    } catch {
-      // already gone
-    }
+    await s?.close();
   });
 
   /** Pushes a new version to `live` and waits for its deploy to ask for confirmation. */
   async function pushVersion(version: string): Promise<{ sha: string; deployJob: string }> {
-    repo.write({
-      'version.txt': `${version}\n`,
-      Dockerfile:
-        'FROM scratch\nCOPY busybox /bin/busybox\nCOPY version.txt /version.txt\nCMD ["/bin/busybox", "sleep", "3600"]\n',
-    });
-    const sha = repo.commit(version);
-    repo.push('live');
-    expect((await h.send('push', pushPayload(where, 'live', sha))).status).toBe(200);
+    const sha = await s.push(version);
     const gate = await waitFor(
       `the deploy of ${version} to wait for confirmation`,
-      async () => (await h.deployer.runtime.gates.pendingFor('acme/web', sha))[0],
+      async () => (await h.deployer.runtime.gates.pendingFor(s.fullName, sha))[0],
       120_000,
     );
     expect(gate.op).toBe('deploy');
@@ -104,16 +46,8 @@ describe('web UI admin actions: sign-in, CSRF, confirmation gates, rollback as a
   }
 
   async function deployedAs(version: string, sha: string): Promise<void> {
-    const image = await waitFor(
-      `${service} to run ${version}`,
-      async () => {
-        const entry = (await h.deployer.runtime.deploys.history(key)).find(
-          (e) => e.sha === sha && e.result === 'success',
-        );
-        return entry && serviceImage(service) === entry.image ? entry.image : undefined;
-      },
-      90_000,
-    );
+    const image = await s.deployed(sha);
+    expect(serviceImage(s.service)).toBe(image);
     images.set(version, image);
   }
 
@@ -158,7 +92,7 @@ describe('web UI admin actions: sign-in, CSRF, confirmation gates, rollback as a
       expect((await alice.post(`${path}/confirm`, { op: 'deploy', _csrf: stolen })).status).toBe(
         403,
       );
-      expect(await h.deployer.runtime.gates.pendingFor('acme/web', sha)).toHaveLength(1);
+      expect(await h.deployer.runtime.gates.pendingFor(s.fullName, sha)).toHaveLength(1);
 
       // Now the admin, with her own token.
       const res = await confirmAs(alice, deployJob);
@@ -209,26 +143,15 @@ describe('web UI admin actions: sign-in, CSRF, confirmation gates, rollback as a
         (await h.deployer.runtime.gates.pending()).find((g) => g.jobId.startsWith('rollback-')),
       );
       expect((await confirmAs(alice, gate.jobId)).status).toBe(303);
-      const rolledBack = await waitFor(`${service} to run v1 again`, async () => {
-        const [latest] = await h.deployer.runtime.deploys.history(key);
-        return latest?.trigger?.kind === 'rollback' && latest.result === 'success'
-          ? latest
-          : undefined;
-      });
-      expect(rolledBack.image).toBe(images.get('v1'));
-      expect(serviceImage(service)).toBe(images.get('v1'));
+      expect(await s.deployed(v1Entry.sha, 'rollback')).toBe(images.get('v1'));
+      expect(serviceImage(s.service)).toBe(images.get('v1'));
       const page = await (await alice.get('/services')).text();
       expect(page).toContain('state-pinned');
       expect(page).toContain('rollback by alice');
 
       // A push is built and staged, but its deploy leaves the pinned service alone.
-      repo.write({ 'version.txt': 'v3\n' });
-      const v3 = repo.commit('v3');
-      repo.push('live');
-      await h.send('push', pushPayload(where, 'live', v3));
-      const spec = [...h.deployer.runtime.index.values()][0].specs[0].key;
-      const { deployJobId } = await import('../../src/plan/deploy-jobs.js');
-      const v3Deploy = deployJobId(spec, v3, 'live');
+      const v3 = await s.push('v3');
+      const v3Deploy = s.deployJob(v3);
       await waitFor(
         'the deploy of v3',
         () => h.deployer.runtime.queues.deploy.getJob(v3Deploy),
@@ -237,7 +160,7 @@ describe('web UI admin actions: sign-in, CSRF, confirmation gates, rollback as a
       await jobSettled(h.deployer.runtime.queues.deploy, v3Deploy);
       const job = await h.deployer.runtime.queues.deploy.getJob(v3Deploy);
       expect(job?.returnvalue).toBe('pinned, not deployed');
-      expect(serviceImage(service)).toBe(images.get('v1'));
+      expect(serviceImage(s.service)).toBe(images.get('v1'));
       expect((await h.deployer.runtime.deploys.pin(key))?.skipped).toBe(v3);
 
       // Unpinned: the commit the pin kept out is deployed (after its confirmation).
@@ -250,7 +173,7 @@ describe('web UI admin actions: sign-in, CSRF, confirmation gates, rollback as a
       expect(await h.deployer.runtime.deploys.pin(key)).toBeUndefined();
       const again = await waitFor(
         'the deploy of v3 to wait',
-        async () => (await h.deployer.runtime.gates.pendingFor('acme/web', v3))[0],
+        async () => (await h.deployer.runtime.gates.pendingFor(s.fullName, v3))[0],
       );
       expect((await confirmAs(alice, again.jobId)).status).toBe(303);
       await deployedAs('v3', v3);
