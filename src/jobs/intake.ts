@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { RepoEntry } from '../config/repo-index.js';
 import { planBuilds, supersededBy, type BuildJobData } from '../plan/build-jobs.js';
 import { branchOf, type CommitEvent } from '../plan/commit-event.js';
+import type { BuildRecord } from '../plan/check-run-output.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
 import { buildJobOptions, type Queues } from './queues.js';
 
@@ -27,6 +28,7 @@ export interface AcceptOptions {
 }
 
 const FINISHED = new Set(['completed', 'failed']);
+const inProgress = (r: BuildRecord) => r.status === 'queued' || r.status === 'running';
 const WAITING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /**
@@ -66,6 +68,12 @@ export async function acceptCommit(
   const lastWritten = opts.rebuild ? undefined : known?.lastWritten;
   await store.saveMeta(repo, commit.sha, { ...meta, lastWritten });
 
+  // A burst of pushes to one branch: a push that finds the last one still building
+  // waits a moment, so the next can replace it; a lone push builds at once.
+  const delay =
+    branchOf(commit.ref) && old && (await store.records(repo, old)).some(inProgress)
+      ? { delay: COALESCE_MS }
+      : {};
   const enqueued: string[] = [];
   for (const planned of planBuilds(entry, { ...commit, ...meta })) {
     const queue = queues.build(planned.data.pool);
@@ -86,8 +94,7 @@ export async function acceptCommit(
     await queue.add('build', planned.data, {
       ...buildJobOptions,
       jobId: planned.jobId,
-      // A burst of pushes to one branch: each new one removes the waiting build of the last.
-      ...(branchOf(commit.ref) && !opts.rebuild ? { delay: COALESCE_MS } : {}),
+      ...delay,
     });
     enqueued.push(planned.jobId);
   }

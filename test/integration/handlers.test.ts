@@ -174,8 +174,8 @@ describe('webhook handlers → real queues and records (Redis)', () => {
 
     const jobs = await buildJobs(runtime);
     expect(jobs.map(({ state: _, ...j }) => j)).toEqual(expectedJobs(runtime, commit));
-    // Builds of branch pushes wait a moment, so a burst of pushes coalesces.
-    expect(jobs.every((j) => j.state === 'delayed')).toBe(true);
+    // A lone push builds at once.
+    expect(jobs.every((j) => j.state === 'waiting')).toBe(true);
     const serialized = JSON.stringify(jobs.map((j) => j.data));
     for (const secret of [WEBHOOK_SECRET, 'PRIVATE KEY', 'ghs_', 'x-access-token', 'password']) {
       expect(serialized).not.toContain(secret);
@@ -296,6 +296,19 @@ describe('webhook handlers → real queues and records (Redis)', () => {
     expect(await totalJobs(runtime)).toBe(0);
     expect(await runtime.store.heads('acme/web')).toEqual({});
     expect(await runtime.redis.keys(`${runtime.queues.prefix}:commit:*`)).toEqual([]);
+  });
+
+  it('a push that finds the last one still building waits a moment, so a burst coalesces', async () => {
+    const { probot, runtime } = await freshApp();
+    const [first, second] = [sha(), sha()];
+    await receive(probot, 'push', pushPayload(web, 'main', first));
+    await receive(probot, 'push', pushPayload(web, 'main', second, first));
+
+    const jobs = await buildJobs(runtime);
+    expect(jobs.map((j) => j.id)).toEqual(expectedJobs(runtime, second).map((j) => j.id));
+    expect(jobs.every((j) => j.state === 'delayed')).toBe(true);
+    const cancelled = await runtime.store.records('acme/web', first);
+    expect(cancelled.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
   });
 
   it('the same commit pushed to two branches is built once', async () => {

@@ -69,7 +69,7 @@ describe('push deliveries out of order', () => {
     const [a, b, c] = [sha(), sha(), sha()];
     await push('live', b, c);
     expect(await head('live')).toBe(c);
-    expect(await builds(c)).toEqual(['delayed']);
+    expect(await builds(c)).toEqual(['waiting']);
 
     await push('live', a, b);
     expect(await head('live')).toBe(c);
@@ -77,7 +77,7 @@ describe('push deliveries out of order', () => {
     expect(await h.deployer.runtime.store.meta('acme/web', b)).toBeUndefined();
     expect(await statuses(b)).toEqual([]);
     // C was not superseded by it.
-    expect(await builds(c)).toEqual(['delayed']);
+    expect(await builds(c)).toEqual(['waiting']);
     expect(await statuses(c)).toEqual(['queued']);
     const syncs = (await h.deployer.runtime.queues.checks.getJobs()).map((j) => j.data.sha);
     expect(syncs).not.toContain(b);
@@ -90,7 +90,7 @@ describe('push deliveries out of order', () => {
     expect(await head('main')).toBe(c);
     expect(await builds(b)).toEqual([]); // its waiting build was removed
     expect(await statuses(b)).toEqual(['cancelled']);
-    expect(await builds(c)).toEqual(['delayed']);
+    expect(await builds(c)).toEqual(['delayed']); // it found B building: it waits for more
   });
 
   it('a force-push back to a former head (C→B) is taken: it continues from the head', async () => {
