@@ -402,7 +402,7 @@ export async function pushToLiveSection(): Promise<void> {
     `  intake ${sec(d.intakeMs)}, build queued ${sec(d.buildWaitMs)}, build (fetch, build, stage) ${sec(d.buildMs)}, deploy queued ${sec(d.deployWaitMs)}, deploy (manifest list, update, converge) ${sec(d.deployMs)} (medians)`,
   );
   console.log(
-    `  the deploy job done (the deployer's own view, polling once a second): ${sec(d.deployDoneMs)} after the webhook (median)`,
+    `  the deploy job done (the deployer's own view of convergence): ${sec(d.deployDoneMs)} after the webhook (median)`,
   );
   console.log(
     `docker CLI, build + push + service update → converged: median ${sec(f.directMedianMs)} (${f.direct.map((r) => sec(r.totalMs)).join(', ')})`,
