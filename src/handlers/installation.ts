@@ -1,4 +1,4 @@
-import type { Context } from 'probot';
+import type { Delivery } from '../app.js';
 import { requestDoctor } from '../doctor/request.js';
 import type { Queues } from '../jobs/queues.js';
 
@@ -8,7 +8,7 @@ import type { Queues } from '../jobs/queues.js';
  */
 export const onInstallationChange =
   (deps: { queues: Pick<Queues, 'control'> }) =>
-  async (context: Context<'installation' | 'installation_repositories'>) => {
+  async (context: Delivery<'installation' | 'installation_repositories'>) => {
     await requestDoctor(deps.queues);
     context.log.info(
       { event: context.name, action: context.payload.action },

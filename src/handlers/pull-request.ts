@@ -1,6 +1,6 @@
-import type { Context } from 'probot';
+import type { Delivery } from '../app.js';
 import { parsePullRequest } from '../plan/commit-event.js';
 import { accept, type HandlerDeps } from './accept.js';
 
-export const onPullRequest = (deps: HandlerDeps) => async (context: Context<'pull_request'>) =>
+export const onPullRequest = (deps: HandlerDeps) => async (context: Delivery<'pull_request'>) =>
   accept(deps, context, parsePullRequest(context.payload));

@@ -1,4 +1,4 @@
-import type { Context } from 'probot';
+import type { Delivery } from '../app.js';
 import { AdminActions, AdminError, isAdmin, type AdminDeps } from '../admin/actions.js';
 import { repoKey } from '../config/repo-index.js';
 import { parseRequestedAction } from '../plan/requested-action.js';
@@ -7,7 +7,7 @@ export type ActionDeps = Omit<AdminDeps, 'log'>;
 
 /** A button on the check run (Rebuild, Confirm, Roll back): done only for the flavour's admins. */
 export const onRequestedAction =
-  (deps: ActionDeps) => async (context: Context<'check_run.requested_action'>) => {
+  (deps: ActionDeps) => async (context: Delivery<'check_run.requested_action'>) => {
     const parsed = parseRequestedAction(context.payload);
     if ('ignore' in parsed) return void context.log.debug({ reason: parsed.ignore }, 'ignored');
     const { action, repo, sha, login } = parsed.request;

@@ -1,4 +1,4 @@
-import type { Context } from 'probot';
+import type { Delivery } from '../app.js';
 import { CHECK_NAME } from '../plan/check-run-output.js';
 import { parseRerequest } from '../plan/commit-event.js';
 import { accept, type HandlerDeps } from './accept.js';
@@ -6,7 +6,7 @@ import { accept, type HandlerDeps } from './accept.js';
 /** "Re-run" in GitHub, for one check run or the whole suite. */
 export const onRerequest =
   (deps: HandlerDeps) =>
-  async (context: Context<'check_run.rerequested' | 'check_suite.rerequested'>) =>
+  async (context: Delivery<'check_run.rerequested' | 'check_suite.rerequested'>) =>
     // @octokit/webhooks routes by `${name}.${action}`, so only a string action is the real one.
     accept(
       deps,

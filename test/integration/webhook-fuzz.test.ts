@@ -491,7 +491,7 @@ describe('the oracle agrees with the receiver where they could part', () => {
 
   it('knows every hook name src/app.ts registers', async () => {
     const names: string[] = [];
-    const recorder = { on: (n: string | string[]) => names.push(...[n].flat()) };
+    const recorder = { webhooks: { on: (n: string | string[]) => names.push(...[n].flat()) } };
     await (createApp(h.deployer.runtime) as ApplicationFunction)(recorder as unknown as Probot, {
       cwd: process.cwd(),
       addHandler: () => undefined,
