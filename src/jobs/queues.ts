@@ -128,12 +128,36 @@ export class Queues {
     await producer.publishEvent({ eventName: CANCEL_EVENT, jobId, reason });
   }
 
-  /** One Redis command: a delivery seen before (within a day) adds nothing. */
-  async enqueueIntake(data: IntakeJobData): Promise<void> {
-    await this.intake.add('commit', data, {
-      ...intakeJobOptions,
-      jobId: intakeJobId(data.delivery),
+  private pendingIntake: { data: IntakeJobData; done: (err?: unknown) => void }[] = [];
+
+  /**
+   * One Redis command: a delivery seen before (within a day) adds nothing. Deliveries
+   * handled in the same turn of the event loop (a busy receiver) share one write.
+   */
+  enqueueIntake(data: IntakeJobData): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingIntake.length === 0) setImmediate(() => void this.flushIntake());
+      this.pendingIntake.push({ data, done: (err) => (err ? reject(err) : resolve()) });
     });
+  }
+
+  private async flushIntake(): Promise<void> {
+    const batch = this.pendingIntake;
+    this.pendingIntake = [];
+    const job = ({ data }: (typeof batch)[number]) => ({
+      name: 'commit',
+      data,
+      opts: { ...intakeJobOptions, jobId: intakeJobId(data.delivery) },
+    });
+    try {
+      if (batch.length === 1) {
+        const [{ name, data, opts }] = batch.map(job);
+        await this.intake.add(name, data, opts);
+      } else await this.intake.addBulk(batch.map(job));
+      for (const b of batch) b.done();
+    } catch (err) {
+      for (const b of batch) b.done(err);
+    }
   }
 
   /** Coalesced per commit: at most one sync runs and one waits, whatever the burst. */

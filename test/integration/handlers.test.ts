@@ -254,6 +254,27 @@ describe('webhook handlers → real queues and records (Redis)', () => {
     expect(await runtime.store.heads('acme/web')).toEqual({});
   });
 
+  it('deliveries handled together share one write, and a redelivery among them adds nothing', async () => {
+    const app = await loadTestApp(flavour);
+    apps.push(app);
+    const { probot, runtime } = app;
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const payloads = ids.map(() => pushPayload(web, 'main', sha()));
+    const { intake } = runtime.queues;
+    const writes: string[] = [];
+    const [add, addBulk] = [intake.add.bind(intake), intake.addBulk.bind(intake)];
+    intake.add = (...args) => (writes.push('add'), add(...args));
+    intake.addBulk = (...args) => (writes.push(`addBulk of ${args[0].length}`), addBulk(...args));
+    await Promise.all([
+      ...ids.map((id, i) => deliver(probot, 'push', payloads[i], id)),
+      deliver(probot, 'push', payloads[0], ids[0]),
+    ]);
+    Object.assign(intake, { add, addBulk });
+    expect(writes).toEqual(['addBulk of 4']);
+    const jobs = await runtime.queues.intake.getJobs();
+    expect(jobs.map((j) => j.data.delivery).sort()).toEqual([...ids].sort());
+  });
+
   it('a pull request from a fork is built with fork: true', async () => {
     const { probot, runtime } = await freshApp();
     const commit = sha();
