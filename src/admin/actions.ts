@@ -7,7 +7,7 @@ import type { Queues } from '../jobs/queues.js';
 import { deployJobId, type DeployJobData } from '../plan/deploy-jobs.js';
 import type { CommitStore } from '../store/commit-store.js';
 import type { DeployEntry, DeployStore } from '../store/deploy-store.js';
-import { findJob } from '../web/job-page.js';
+import { findJob } from '../jobs/find-job.js';
 
 /** What admin actions change: the flavour's queues, records and gates. */
 export interface AdminDeps {
@@ -90,9 +90,7 @@ export class AdminActions {
       await this.deps.gates.forget(jobId);
       return this.audit(by, 'cancel', jobId, `deploy of ${short(sha)} cancelled`);
     }
-    const records = await this.deps.store.records(repo, sha);
     await cancelCommit(this.deps, this.entry(repo), sha, `cancelled by ${by}`);
-    for (const r of records) await this.deps.gates.forget(r.jobId);
     return this.audit(by, 'cancel', jobId, `builds of ${short(sha)} cancelled`);
   }
 

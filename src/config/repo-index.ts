@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Build, Flavour, Repo } from './schema.js';
+import type { Arch, Build, Flavour, Repo } from './schema.js';
 
 /** One build of a repository, with the key that identifies it across events. */
 export interface BuildSpec {
@@ -76,4 +76,13 @@ function mergeDeployments(into: Build, from: Build): void {
   if (into.kind === 'docker' && from.kind === 'docker') into.deployments.push(...from.deployments);
   else if (into.kind === 'unikernel' && from.kind === 'unikernel')
     into.deployments.push(...from.deployments);
+}
+
+/** The pools a build spec runs on (a unikernel builds on x86_64). */
+export const specPools = (spec: BuildSpec): Arch[] =>
+  spec.build.kind === 'docker' ? spec.build.archs : ['linux-x86_64'];
+
+/** Every pool some build of the flavour runs on: where its build jobs are queued. */
+export function flavourPools(index: RepoIndex): Arch[] {
+  return [...new Set([...index.values()].flatMap((e) => e.specs.flatMap(specPools)))];
 }

@@ -196,16 +196,7 @@ export class RegistryClient {
 
   /** The digest, media type and size of the manifest at `ref` (its digest, else its tag, else `latest`). */
   async headManifest(ref: ImageRef, opts: { signal?: AbortSignal } = {}): Promise<Descriptor> {
-    const res = await this.send({
-      method: 'HEAD',
-      repo: ref,
-      url: `/v2/${ref.repository}/manifests/${reference(ref)}`,
-      action: 'pull',
-      scopes: [pullScope(ref)],
-      ok: [200],
-      headers: { Accept: ACCEPT },
-      signal: opts.signal,
-    });
+    const res = await this.send(manifestCall('HEAD', ref, opts.signal));
     const digest = res.headers.get('docker-content-digest');
     const size = Number(res.headers.get('content-length'));
     if (!digest || !Number.isInteger(size)) {
@@ -217,16 +208,7 @@ export class RegistryClient {
 
   /** The manifest at `ref`, with its exact bytes; a digest in `ref` is checked against them. */
   async getManifest(ref: ImageRef, opts: { signal?: AbortSignal } = {}): Promise<Manifest> {
-    const req: Call = {
-      method: 'GET',
-      repo: ref,
-      url: `/v2/${ref.repository}/manifests/${reference(ref)}`,
-      action: 'pull',
-      scopes: [pullScope(ref)],
-      ok: [200],
-      headers: { Accept: ACCEPT },
-      signal: opts.signal,
-    };
+    const req = manifestCall('GET', ref, opts.signal);
     const res = await this.send(req);
     const body = new Uint8Array(await this.guard(req, () => res.arrayBuffer()));
     const digest = sha256(body);
@@ -658,3 +640,15 @@ function unreachable(registry: string, base: string, err: unknown): string {
           : (code ?? cause?.message ?? (err as Error).message);
   return `cannot reach ${registry} (${base}): ${why}`;
 }
+
+/** Reading the manifest at `ref`: by digest, else tag, in every format we accept. */
+const manifestCall = (method: 'GET' | 'HEAD', ref: ImageRef, signal?: AbortSignal): Call => ({
+  method,
+  repo: ref,
+  url: `/v2/${ref.repository}/manifests/${reference(ref)}`,
+  action: 'pull',
+  scopes: [pullScope(ref)],
+  ok: [200],
+  headers: { Accept: ACCEPT },
+  signal,
+});

@@ -4,6 +4,7 @@ import { planBuilds, supersededBy, type BuildJobData } from '../plan/build-jobs.
 import { branchOf, type CommitEvent } from '../plan/commit-event.js';
 import type { BuildRecord } from '../plan/check-run-output.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
+import type { Gates } from './gates.js';
 import { buildJobOptions, type Queues } from './queues.js';
 
 const COALESCE_MS = 500;
@@ -11,6 +12,8 @@ const COALESCE_MS = 500;
 export interface IntakeDeps {
   queues: Queues;
   store: CommitStore;
+  /** Confirmation gates: a cancelled job no longer waits for one. */
+  gates?: Pick<Gates, 'forget'>;
 }
 
 export interface IntakeResult {
@@ -126,6 +129,7 @@ export async function cancelCommit(
     } else if (job && state === 'active') {
       await queues.cancelActive(job.data.pool, job.id!, reason);
     }
+    await deps.gates?.forget(record.jobId);
     const latest = await store.record(
       entry.fullName,
       sha,

@@ -1,5 +1,4 @@
-import type { BuildSpec, RepoIndex } from '../config/repo-index.js';
-import type { Arch } from '../config/schema.js';
+import { specPools, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
 import { DRIFT_LABELS } from '../doctor/warnings.js';
 import type { Gates } from '../jobs/gates.js';
 import type { BuildRecord, BuildStatus } from '../plan/check-run-output.js';
@@ -61,14 +60,6 @@ export type RefKind = 'deploy' | 'pr' | 'branch' | 'other';
 export const jobHref = (jobId: string): string => `/jobs/${encodeURIComponent(jobId)}`;
 
 /** The pools a spec is built on, as planBuilds chooses them. */
-export const specPools = (spec: BuildSpec): Arch[] =>
-  spec.build.kind === 'docker' ? spec.build.archs : ['linux-x86_64'];
-
-/** Every pool some build of the flavour runs on: where its build jobs are queued. */
-export function flavourPools(index: RepoIndex): Arch[] {
-  return [...new Set([...index.values()].flatMap((e) => e.specs.flatMap(specPools)))];
-}
-
 const deployBranches = (spec: BuildSpec): string[] => [
   ...new Set(spec.build.deployments.map((d) => d.branch)),
 ];

@@ -99,6 +99,20 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
     );
   });
 
+  it('a newer push cancels the waiting build, and its gate goes with it', async () => {
+    expect(await h.deployer.runtime.gates.pendingFor('acme/web', sha)).toHaveLength(1);
+    repo.write({ 'newer.txt': 'newer\n' });
+    const newer = repo.commit('newer');
+    repo.push('main');
+    await h.send('push', pushPayload(where, 'main', newer, sha));
+    await waitFor('the newer commit to wait instead', async () =>
+      (await h.deployer.runtime.gates.pendingFor('acme/web', newer)).length ? true : undefined,
+    );
+    expect(await h.deployer.runtime.gates.pendingFor('acme/web', sha)).toEqual([]);
+    const records = await h.deployer.runtime.store.records('acme/web', sha);
+    expect(records.map((r) => r.status)).toEqual(['cancelled']);
+  });
+
   it('rolls back what a commit deployed to the version before it, and pins it', async () => {
     const { deploys, queues } = h.deployer.runtime;
     const entry = (commit: string, digest: string, jobId: string) => ({
