@@ -25,7 +25,7 @@ async function run({ pools, slack, confirm, ...roles }: Roles): Promise<void> {
   const servedPools = pools === undefined ? undefined : parsePools(pools, '--pools');
   const read = readEnv();
   const env = { ...read, confirm: parseLevel(confirm, '--confirm') ?? read.confirm };
-  const deployer = await startDeployer({
+  const started = startDeployer({
     env,
     flavour: resolveFlavour(env),
     probotEnv: process.env,
@@ -33,12 +33,24 @@ async function run({ pools, slack, confirm, ...roles }: Roles): Promise<void> {
     ...roles,
     pools: servedPools,
   });
+  stopOnSignals(started);
+  await started;
+}
+
+/**
+ * SIGINT/SIGTERM close what was started and exit 0; a second signal exits at once.
+ * A signal that comes while still starting (Redis not answering yet) exits at once
+ * too: nothing has been taken on that could be drained.
+ */
+function stopOnSignals(started: Promise<{ close(): Promise<void> }>): void {
+  let running: { close(): Promise<void> } | undefined;
+  started.then((r) => (running = r)).catch(() => undefined);
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: stop waiting for running jobs
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping || !running) process.exit(stopping ? 1 : 0);
     stopping = true;
-    deployer.probot.log.info({ signal }, 'shutting down; send the signal again to exit at once');
-    await deployer.close();
+    console.error(`${signal}: shutting down; send the signal again to exit at once`);
+    await running.close();
     process.exit(0);
   };
   process.on('SIGINT', (s) => void stop(s));
@@ -56,7 +68,7 @@ async function runLocal(
 ) {
   const confirm = parseLevel(opts.confirm, '--confirm');
   const { env, flavour } = envFor(opts.flavour);
-  const local = await startLocal({
+  const started = startLocal({
     env,
     flavour,
     repo,
@@ -66,12 +78,8 @@ async function runLocal(
     web: { port: positiveInt(process.env.PORT ?? '3000', 'PORT'), host: 'localhost' },
     login: readLoginSettings(),
   });
-  const stop = async () => {
-    await local.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  stopOnSignals(started);
+  await started;
 }
 
 async function withGates(flavourName: string | undefined, fn: (gates: Gates) => Promise<void>) {

@@ -25,7 +25,27 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}): Child
       DEPLOYER_JOB_LOCK_MS: String(h.env.jobLockMs),
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  child.stdout?.pipe(process.stdout);
   return child;
+}
+
+/** Resolves once the child has written `text` to its stdout (its log). */
+export function untilLogged(child: ChildProcess, text: string, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => {
+      child.stdout?.off('data', onData);
+      reject(new Error(`the process did not log "${text}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen = (seen + chunk.toString()).slice(-4096);
+      if (!seen.includes(text)) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      resolve();
+    };
+    child.stdout?.on('data', onData);
+  });
 }

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -79,4 +80,32 @@ describe('deployer check-config', () => {
       busy.close();
     }
   });
+
+  it('exits 0 at once on SIGTERM while still waiting for Redis at start-up', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DEPLOYER_CONFIG: fixture('good.yml'),
+        REDIS_URL: 'redis://127.0.0.1:1',
+        APP_ID: '1',
+        PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+        WEBHOOK_SECRET: 'secret',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    // Its first complaint about Redis shows it is running and stuck starting.
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => d.includes('redis connection error') && resolve()),
+    );
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - sent).toBeLessThan(5_000);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
-import { spawnWorker } from '../helpers/worker-process.js';
+import { spawnWorker, untilLogged } from '../helpers/worker-process.js';
 
 type Body = { status?: string; conclusion?: string; head_sha?: string };
 
@@ -76,9 +76,9 @@ describe('a worker killed mid-build', () => {
   }, 120_000);
 
   it('exits cleanly on SIGTERM', async () => {
-    const worker = spawnWorker(h);
+    const worker = spawnWorker(h, { LOG_LEVEL: 'info' });
     children.push(worker);
-    await new Promise((r) => setTimeout(r, 3_000)); // let it connect and start its workers
+    await untilLogged(worker, 'worker started');
     worker.kill('SIGTERM');
     const code = await new Promise((r) => worker.once('exit', (c) => r(c)));
     expect(code).toBe(0);
