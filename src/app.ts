@@ -1,5 +1,6 @@
-import type { EmitterWebhookEventName as EventName } from '@octokit/webhooks';
-import type { ApplicationFunction, Context, Probot } from 'probot';
+import type { EmitterWebhookEventName as EventName, Webhooks } from '@octokit/webhooks';
+import type { Logger } from 'pino';
+import type { ApplicationFunction, Context } from 'probot';
 import type { HandlerDeps } from './handlers/accept.js';
 import { onInstallationChange } from './handlers/installation.js';
 import { onPullRequest } from './handlers/pull-request.js';
@@ -14,28 +15,45 @@ import { onRerequest } from './handlers/rerequest.js';
  */
 export type Delivery<E extends EventName> = Pick<Context<E>, 'id' | 'name' | 'payload' | 'log'>;
 
+/** Where handlers are registered: Probot's `app.webhooks`, or the receiver's own. */
+export interface HookRegistry {
+  on: Webhooks['on'];
+}
+
 function route<E extends EventName>(
-  app: Probot,
+  hooks: HookRegistry,
+  log: Logger,
   names: E | E[],
   handler: (delivery: Delivery<NoInfer<E>>) => Promise<unknown>,
 ): void {
-  app.webhooks.on(names, async (event) => {
-    const log = app.log.child({ name: 'event', id: event.id });
-    await handler({ ...event, log } as unknown as Delivery<E>);
+  hooks.on(names, async (event) => {
+    await handler({
+      ...event,
+      log: log.child({ name: 'event', id: event.id }),
+    } as unknown as Delivery<E>);
   });
 }
 
-/** The Probot app: routes webhook events to thin handlers, and nothing else. */
+/** Routes webhook events to thin handlers, and nothing else. */
+export function registerHandlers(
+  hooks: HookRegistry,
+  log: Logger,
+  deps: HandlerDeps & ActionDeps,
+): void {
+  route(hooks, log, 'push', onPush(deps));
+  route(
+    hooks,
+    log,
+    ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'],
+    onPullRequest(deps),
+  );
+  route(hooks, log, ['check_run.rerequested', 'check_suite.rerequested'], onRerequest(deps));
+  route(hooks, log, 'check_run.requested_action', onRequestedAction(deps));
+  route(hooks, log, ['installation', 'installation_repositories'], onInstallationChange(deps));
+}
+
+/** The handlers as a Probot app (the Lambda entry loads it through Probot's adapter). */
 export const createApp =
   (deps: HandlerDeps & ActionDeps): ApplicationFunction =>
-  (app) => {
-    route(app, 'push', onPush(deps));
-    route(
-      app,
-      ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'],
-      onPullRequest(deps),
-    );
-    route(app, ['check_run.rerequested', 'check_suite.rerequested'], onRerequest(deps));
-    route(app, 'check_run.requested_action', onRequestedAction(deps));
-    route(app, ['installation', 'installation_repositories'], onInstallationChange(deps));
-  };
+  (app) =>
+    registerHandlers(app.webhooks, app.log, deps);

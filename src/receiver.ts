@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { createNodeMiddleware, type Probot } from 'probot';
-import { createApp } from './app.js';
+import { createNodeMiddleware, Webhooks } from '@octokit/webhooks';
+import type { Probot } from 'probot';
+import { registerHandlers } from './app.js';
 import type { HandlerDeps } from './handlers/accept.js';
 import type { ActionDeps } from './handlers/requested-action.js';
 import type { Metrics } from './metrics.js';
@@ -8,7 +9,9 @@ import { createWebApp, type WebDeps } from './web/routes.js';
 import { guardWebhooks } from './webhook-guard.js';
 
 export interface ReceiverOptions {
+  /** For its logger and webhook path; deliveries are verified with `webhookSecret`. */
   probot: Probot;
+  webhookSecret: string;
   deps: HandlerDeps & ActionDeps;
   port: number;
   host: string;
@@ -18,14 +21,21 @@ export interface ReceiverOptions {
 }
 
 /**
- * The HTTP server: Probot's webhook endpoint (signature checked, behind the guard that
- * answers what Probot would answer with a 500) plus the app's routes.
+ * The HTTP server: the webhook endpoint (signature checked, behind the guard that
+ * answers what @octokit/webhooks would answer with a 500) plus the app's routes.
+ *
+ * Deliveries go to an @octokit/webhooks instance of the receiver's own rather than
+ * Probot's: Probot's builds an installation client for every delivery before any
+ * handler runs, and no handler here calls GitHub (workers do).
  */
 export async function startReceiver(opts: ReceiverOptions): Promise<Server> {
   const { probot } = opts;
-  const probotMiddleware = await createNodeMiddleware(createApp(opts.deps), { probot });
-  // Probot's webhooks exist once it is initialised, which loading the app waits for.
-  const middleware = guardWebhooks(probot.webhooks, probotMiddleware, probot.webhookPath);
+  const log = probot.log;
+  const webhooks = new Webhooks({ secret: opts.webhookSecret, log });
+  webhooks.onError((err) => log.error({ err, id: err.event?.id }, 'webhook handler failed'));
+  registerHandlers(webhooks, log, opts.deps);
+  const path = probot.webhookPath;
+  const middleware = guardWebhooks(webhooks, createNodeMiddleware(webhooks, { path, log }), path);
   const { metrics } = opts;
   const web =
     opts.web &&

@@ -19,6 +19,7 @@ import { Metrics } from './metrics.js';
 import { startReceiver } from './receiver.js';
 import { readLoginSettings } from './web/github-login.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { ConfigError } from './config/load.js';
 
 export interface StartOptions {
   env: DeployerEnv;
@@ -45,6 +46,7 @@ export interface RunningDeployer {
 /** Starts the roles of one process against one flavour: receiver, workers, or both. */
 export async function startDeployer(opts: StartOptions): Promise<RunningDeployer> {
   const { env, flavour } = opts;
+  const webhookSecret = opts.receiver ? requireWebhookSecret(opts.probotEnv) : '';
   const probot = createProbot({
     env: opts.probotEnv,
     overrides: opts.Octokit ? { Octokit: opts.Octokit } : {},
@@ -124,7 +126,15 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
     const port = Number(opts.probotEnv.PORT ?? 3000);
     const host = opts.probotEnv.HOST ?? 'localhost';
     const web = { ...withDrift(runtime), login: readLoginSettings(opts.probotEnv) };
-    server = await startReceiver({ probot, deps: runtime, port, host, metrics, web });
+    server = await startReceiver({
+      probot,
+      webhookSecret,
+      deps: runtime,
+      port,
+      host,
+      metrics,
+      web,
+    });
     url = `http://${host}:${(server.address() as AddressInfo).port}`;
     log.info({ flavour: flavour.name, url }, 'receiver listening');
   }
@@ -140,4 +150,15 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       await runtime.close();
     },
   };
+}
+
+/** Probot would fall back to a well-known development secret; a receiver must not. */
+function requireWebhookSecret(env: NodeJS.ProcessEnv): string {
+  const secret = env.WEBHOOK_SECRET;
+  if (!secret) {
+    throw new ConfigError(
+      "WEBHOOK_SECRET: required to receive webhooks (the GitHub App's webhook secret)",
+    );
+  }
+  return secret;
 }

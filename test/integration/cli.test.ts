@@ -47,6 +47,18 @@ describe('deployer check-config', () => {
     );
   });
 
+  it('refuses to receive webhooks without a webhook secret, before touching Redis', () => {
+    const r = deployer(['serve'], {
+      DEPLOYER_CONFIG: fixture('good.yml'),
+      WEBHOOK_SECRET: '',
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "WEBHOOK_SECRET: required to receive webhooks (the GitHub App's webhook secret)\n",
+    );
+  });
+
   it('refuses an unknown pool', () => {
     const r = deployer(['worker', '--pools', 'linux-x86_64,amd64']);
     expect(r.code).toBe(2);
