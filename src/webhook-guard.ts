@@ -117,23 +117,35 @@ function looksLikeDelivery(req: IncomingMessage): boolean {
   );
 }
 
-/** The body as text, or undefined once a too large one has been refused. */
-async function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    // GitHub caps payloads at 25 MB: anything larger is not a delivery; never buffer it.
-    if (size > MAX_BODY) {
-      res
-        .writeHead(413, { 'content-type': 'application/json' })
-        .end('{"error":"payload too large"}');
-      req.destroy();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The body as text, or undefined once it was refused as too large or the sender went
+ * away before sending all of it (nothing to answer then).
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const give = (body: string | undefined) => {
+      // The error listener stays: an aborted request may still report one.
+      req.off('data', onData).off('end', onEnd).off('close', onClose);
+      resolve(body);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      // GitHub caps payloads at 25 MB: anything larger is not a delivery; never buffer it.
+      if (size > MAX_BODY) {
+        res
+          .writeHead(413, { 'content-type': 'application/json' })
+          .end('{"error":"payload too large"}');
+        req.destroy();
+        return give(undefined);
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => give(Buffer.concat(chunks, size).toString('utf8'));
+    const onClose = () => give(undefined);
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
+  });
 }
 
 function malformedAction(payload: object): boolean {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign, startHarness, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -21,15 +22,15 @@ const signedHeaders = (event: string, body: string) => ({
   'x-hub-signature-256': sign(body),
 });
 
-/** Every job in the intake, build and checks queues, whatever its state. */
+/** Every delivery in the intake and job in the build and checks queues, whatever its state. */
 async function queued(h: Harness): Promise<number> {
   const { queues } = h.deployer.runtime;
   let total = 0;
-  for (const queue of [queues.intake, queues.build('linux-x86_64'), queues.checks]) {
+  for (const queue of [queues.build('linux-x86_64'), queues.checks]) {
     const counts = await queue.getJobCounts();
     total += Object.values(counts).reduce((a, b) => a + b, 0);
   }
-  return total;
+  return total + (await queues.intake.backlog());
 }
 
 async function expectNothingEnqueued(h: Harness): Promise<void> {
@@ -89,7 +90,7 @@ describe('webhook endpoint over HTTP: signatures, malformed and hostile input', 
     const ok = await h.send('push', pushPayload(web, 'main', sha()));
     expect(ok.status).toBe(200);
     // The receiver enqueues the delivery's commit for a worker to take in (none runs here).
-    expect(await h.deployer.runtime.queues.intake.getJobCountByTypes('waiting')).toBe(1);
+    expect(await h.deployer.runtime.queues.intake.backlog()).toBe(1);
   });
 
   const wrongShapes: [string, (p: Record<string, unknown>) => unknown][] = [
@@ -144,5 +145,37 @@ describe('webhook endpoint over HTTP: signatures, malformed and hostile input', 
     expect(unsigned.status).toBe(400);
     const health = await fetch(`${h.url}/healthz`);
     expect(health.status).toBe(200);
+  });
+
+  it('a sender that goes away mid-body costs nothing: no error escapes, nothing is enqueued', async () => {
+    const escaped: unknown[] = [];
+    const record = (err: unknown) => escaped.push(err);
+    process.on('unhandledRejection', record);
+    try {
+      const { port } = new URL(h.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(
+        [
+          'POST /api/github/webhooks HTTP/1.1',
+          'Host: deployer.test',
+          'Content-Type: application/json',
+          'X-GitHub-Event: push',
+          `X-GitHub-Delivery: ${randomUUID()}`,
+          `X-Hub-Signature-256: ${sign('{}')}`,
+          'Content-Length: 10000',
+          '',
+          '{"ref": "refs/heads/main", ',
+        ].join('\r\n'),
+      );
+      await new Promise((r) => setTimeout(r, 100)); // the receiver is reading the body
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(escaped).toEqual([]);
+      expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+      await expectNothingEnqueued(h);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
   });
 });
