@@ -126,6 +126,7 @@ export async function processDeploy(
               image: deployment.target,
               digest: 'none',
               run: () => Promise.reject(failed),
+              failedBefore: true,
             }),
           );
         continue;

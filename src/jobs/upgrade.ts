@@ -25,6 +25,8 @@ export interface DeployUnit {
   image: string;
   digest: string;
   run: (log: (line: string) => void) => Promise<{ changed: boolean }>;
+  /** Failed before it could start (its image could not be written): nothing to confirm. */
+  failedBefore?: boolean;
 }
 
 /** How one unit went: a failure message, or kept back by an admin's pin. */
@@ -55,12 +57,13 @@ export async function upgrade(
 ): Promise<UnitOutcome> {
   const { data } = job;
   if (await keptByPin(deps, data, unit, log)) return { pinned: true };
-  await deps.gates?.pass(
-    job,
-    token,
-    'deploy',
-    `${data.rollback ? 'roll back' : 'update'} ${unit.name} to ${data.sha.slice(0, 7)} (${unit.digest})`,
-  );
+  if (!unit.failedBefore)
+    await deps.gates?.pass(
+      job,
+      token,
+      'deploy',
+      `${data.rollback ? 'roll back' : 'update'} ${unit.name} to ${data.sha.slice(0, 7)} (${unit.digest})`,
+    );
   const lock = await deps.deploys.lock(unit.key, deps.lockTtlMs);
   if (!lock) {
     log.line(`${unit.key} is being deployed by another job; waiting`);

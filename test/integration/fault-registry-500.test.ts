@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Level } from '../../src/config/levels.js';
 import { trackCheckRuns } from '../helpers/check-runs.js';
 import { DeployScenario, dockerConfig } from '../helpers/deploy-scenario.js';
 import { GitServer } from '../helpers/git-server.js';
@@ -35,6 +36,7 @@ describe.concurrent('a registry that fails', () => {
   async function start(
     opts: ConstructorParameters<typeof DeployScenario>[1],
     buildTimeoutMs?: number,
+    confirm?: Level,
   ) {
     const s = new DeployScenario(git, opts);
     scenarios.push(s);
@@ -42,7 +44,11 @@ describe.concurrent('a registry that fails', () => {
     const settings = testDeploySettings(
       dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
     );
-    const h = await startHarness(s.flavour(), { deploySettings: settings, buildTimeoutMs });
+    const h = await startHarness(s.flavour(), {
+      deploySettings: settings,
+      buildTimeoutMs,
+      confirm,
+    });
     harnesses.push(h);
     return { s, h };
   }
@@ -120,6 +126,33 @@ describe.concurrent('a registry that fails', () => {
     expect(serviceImage(s.service)).toBe(s.initialImage);
     for (const t of runningTasks(s.service)) expect(t.image).toBe(s.initialImage);
     expect(h.github.problems).toEqual([]);
+  }, 90_000);
+
+  it('under --confirm dangerous, a deploy whose manifest list cannot be written fails without asking an admin', async () => {
+    const { s, h } = await start({ targetRegistry: proxy.host }, undefined, 'dangerous');
+    const failing = manifestPut(`acme/${s.id}`);
+    const previous = proxy.failWhen;
+    proxy.failWhen = (method, path) => failing(method, path) || previous(method, path);
+    const sha = s.commit('v1');
+    await s.push(h, sha);
+
+    const deploys = h.deployer.runtime.queues.deploy;
+    const job = await waitFor(
+      'the deploy job to fail for good',
+      async () => {
+        const [j] = await deploys.getJobs(['failed']);
+        return j;
+      },
+      90_000,
+    );
+    expect(job.failedReason).toContain(`cannot write ${s.target}: `);
+    // Nothing was there to confirm: no admin was asked, no check run turned action_required.
+    expect(await h.deployer.runtime.gates.pending()).toEqual([]);
+    const asked = h.github
+      .checkRunWrites()
+      .filter((w) => (w.body as { conclusion?: string }).conclusion === 'action_required');
+    expect(asked).toEqual([]);
+    expect(serviceImage(s.service)).toBe(s.initialImage);
   }, 90_000);
 
   it('no answer to a push: the job’s time limit ends it, once', async () => {
