@@ -30,7 +30,7 @@ export interface IntakeFigures {
   concurrency: number;
   bare: { fixed: PhaseFigures; max: PhaseFigures };
   deployer: { fixed: PhaseFigures; max: PhaseFigures };
-  /** Probot plus a single BullMQ `add` per delivery: what intake costs at the least. */
+  /** Probot plus a single BullMQ `add` per delivery: one job per delivery, for reference. */
   oneEnqueue: { fixed: PhaseFigures; max: PhaseFigures };
   /** Deployer's saturated throughput over the bare app's. */
   ratio: number;
@@ -138,25 +138,22 @@ const DRAIN_LIMIT_MS = 180_000;
 /** Starts one worker's intake on the receiver's backlog and times it until it is empty. */
 async function drainIntake(runtime: Runtime, commands: () => number): Promise<IntakeDrain> {
   const { intake } = runtime.queues;
-  const backlog = await intake.count();
+  const backlog = await intake.backlog();
   const sent = commands();
   const started = performance.now();
   const stop = startIntakeWorker({
     deps: runtime,
-    connection: runtime.redis,
+    redis: runtime.redis,
     prefix: runtime.queues.prefix,
     log: createTestProbot().log,
-    lockDuration: 30_000,
-    stalledInterval: 15_000,
+    lockMs: 30_000,
   });
-  let left = backlog;
-  while (left > 0 && performance.now() - started < DRAIN_LIMIT_MS) {
+  while (!(await intake.drained()) && performance.now() - started < DRAIN_LIMIT_MS) {
     await new Promise((r) => setTimeout(r, 50));
-    left = await intake.count();
   }
   const durationMs = performance.now() - started;
   await stop();
-  const taken = backlog - (await intake.count());
+  const taken = backlog - (await intake.backlog());
   return {
     backlog,
     taken,

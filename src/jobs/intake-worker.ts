@@ -1,14 +1,16 @@
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { repoKey, type RepoIndex } from '../config/repo-index.js';
 import { acceptCommit, type IntakeDeps } from './intake.js';
-import { INTAKE_QUEUE, type IntakeJobData } from './queues.js';
+import { IntakeStream, type IntakeEntry, type IntakeJobData } from './intake-stream.js';
 
 export interface IntakeWorkerDeps extends IntakeDeps {
   index: RepoIndex;
 }
 
-/** What became of a delivery's commit (the job's return value, kept a day). */
+/** What became of a delivery's commit (logged). */
 export interface IntakeOutcome {
   repo?: string;
   enqueued: number;
@@ -20,9 +22,9 @@ export interface IntakeOutcome {
 /** Takes in the commit of one webhook delivery, as the receiver once did on the request path. */
 export async function processIntake(
   deps: IntakeWorkerDeps,
-  job: Job<IntakeJobData>,
+  data: IntakeJobData,
 ): Promise<IntakeOutcome> {
-  const { commit, rebuild, before } = job.data;
+  const { commit, rebuild, before } = data;
   const entry = deps.index.get(repoKey(commit.owner, commit.name));
   // The configuration changed between the delivery and now.
   if (!entry) return { enqueued: 0, ignored: 'repository not watched by this flavour' };
@@ -35,42 +37,108 @@ export async function processIntake(
   };
 }
 
-/**
- * Takes one delivery at a time, in the order they came; between processes, the head
- * swap keeps deliveries of one ref from racing.
- */
-export function startIntakeWorker(opts: {
+export interface IntakeWorkerOptions {
   deps: IntakeWorkerDeps;
-  connection: ConnectionOptions;
+  redis: Redis;
   prefix: string;
   log: Logger;
-  lockDuration: number;
-  stalledInterval: number;
-}): () => Promise<void> {
-  const { log, deps, connection, prefix, lockDuration, stalledInterval } = opts;
-  const worker = new Worker<IntakeJobData, IntakeOutcome>(
-    INTAKE_QUEUE,
-    (job) => processIntake(deps, job),
-    { connection, prefix, concurrency: 1, lockDuration, stalledInterval },
-  );
-  worker.on('error', (err) => log.error({ err }, 'intake worker error'));
-  worker.on('completed', (job, outcome) => {
-    const { delivery, commit } = job.data;
-    const fields = { delivery, repo: outcome.repo, sha: commit.sha, ref: commit.ref, ...outcome };
-    if (outcome.stale) log.info(fields, 'push older than the ref head ignored');
-    else if (outcome.ignored) log.debug(fields, 'delivery ignored');
-    else log.info(fields, 'commit accepted');
-  });
-  worker.on('failed', (job, err) =>
-    log.warn(
-      {
-        delivery: job?.data.delivery,
-        sha: job?.data.commit.sha,
-        attempts: job?.attemptsMade,
-        reason: err.message,
-      },
-      'intake of a delivery failed',
-    ),
-  );
-  return () => worker.close();
+  /** An entry whose reader stopped (killed) is taken up by another after this long. */
+  lockMs: number;
+  /** Tries of one delivery before it is given up (each waits twice as long as the last). */
+  attempts?: number;
+  backoffMs?: number;
+}
+
+const BATCH = 32;
+const BLOCK_MS = 1_000;
+
+/**
+ * Reads the deliveries of the intake stream (src/jobs/intake-stream.ts) and takes each
+ * in, in the order they came: a delivery that fails is retried with backoff before the
+ * next, so pushes to one ref keep their order. Between processes, the head swap keeps
+ * deliveries of one ref from racing. Returns a function that stops it.
+ */
+export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void> {
+  const { deps, log, lockMs } = opts;
+  const attempts = opts.attempts ?? 5;
+  const backoffMs = opts.backoffMs ?? 1_000;
+  const stream = new IntakeStream(opts.redis, opts.prefix);
+  // XREADGROUP blocks its connection: it gets one of its own.
+  const blocking = opts.redis.duplicate();
+  blocking.on('error', () => undefined); // reported through the shared connection
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let stopping = false;
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** Takes one delivery in, retrying it with backoff; gives it up after `attempts`. */
+  const take = async (entry: IntakeEntry, data: IntakeJobData): Promise<void> => {
+    const fields = { delivery: data.delivery, sha: data.commit.sha, ref: data.commit.ref };
+    if (await stream.taken(data.delivery)) {
+      log.debug(fields, 'redelivery already taken in');
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await processIntake(deps, data);
+        await stream.remember(data.delivery);
+        if (outcome.stale)
+          log.info({ ...fields, ...outcome }, 'push older than the ref head ignored');
+        else if (outcome.ignored) log.debug({ ...fields, ...outcome }, 'delivery ignored');
+        else log.info({ ...fields, ...outcome }, 'commit accepted');
+        return;
+      } catch (err) {
+        // Stopping: the entry stays pending, for another reader to take up.
+        if (stopping) throw err;
+        const reason = (err as Error).message;
+        if (attempt >= attempts) {
+          log.error({ ...fields, attempts: attempt, reason }, 'intake of a delivery failed');
+          return;
+        }
+        log.warn({ ...fields, attempt, reason }, 'intake of a delivery failed; retrying');
+        await pause(backoffMs * 2 ** (attempt - 1));
+        await stream.hold(consumer, entry.id).catch(() => undefined);
+      }
+    }
+  };
+
+  const takeAll = async (entry: IntakeEntry): Promise<void> => {
+    if (entry.unreadable)
+      log.error({ entry: entry.id, fields: entry.unreadable }, 'unreadable intake fields dropped');
+    for (const data of entry.deliveries) await take(entry, data);
+    await stream.finish(entry);
+  };
+
+  const run = async () => {
+    let lastClaim = 0;
+    let grouped = false;
+    while (!stopping) {
+      try {
+        if (!grouped) await stream.ensureGroup();
+        grouped = true;
+        let entries: IntakeEntry[] = [];
+        if (Date.now() - lastClaim >= lockMs / 2) {
+          entries = await stream.claimIdle(consumer, lockMs, BATCH);
+          lastClaim = Date.now();
+        }
+        if (!entries.length) entries = await stream.read(blocking, consumer, BATCH, BLOCK_MS);
+        for (const entry of entries) {
+          if (stopping) break; // the rest stays pending, for another reader
+          await takeAll(entry);
+        }
+      } catch (err) {
+        if (stopping) break;
+        grouped = false; // the stream may be gone (a Redis restarted without its data)
+        log.error({ err: (err as Error).message }, 'intake worker error');
+        await pause(BLOCK_MS);
+      }
+    }
+  };
+  const running = run();
+
+  return async () => {
+    stopping = true;
+    blocking.disconnect(); // ends a blocked read at once
+    await running;
+    await stream.leave(consumer).catch(() => undefined);
+  };
 }

@@ -1,4 +1,5 @@
-import { QueueEvents, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { Arch } from '../config/schema.js';
@@ -17,7 +18,8 @@ import {
 } from './queues.js';
 
 export interface WorkerOptions {
-  connection: ConnectionOptions;
+  /** BullMQ's connection, and the intake stream's. */
+  connection: Redis;
   prefix: string;
   pools: Arch[];
   log: Logger;
@@ -50,7 +52,9 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     stalledInterval: Math.max(1_000, Math.floor(opts.lockMs / 2)),
   };
   // Webhook deliveries' commits, which the receiver only enqueues.
-  closers.push(startIntakeWorker({ deps: opts.build, connection, prefix, log, ...locking }));
+  closers.push(
+    startIntakeWorker({ deps: opts.build, redis: connection, prefix, log, lockMs: opts.lockMs }),
+  );
 
   for (const pool of opts.pools) {
     const name = buildQueueName(pool);

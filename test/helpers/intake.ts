@@ -15,11 +15,10 @@ export interface RunningIntake {
 export function runIntake(runtime: Runtime): RunningIntake {
   const close = startIntakeWorker({
     deps: runtime,
-    connection: runtime.redis,
+    redis: runtime.redis,
     prefix: runtime.queues.prefix,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    lockDuration: 30_000,
-    stalledInterval: 15_000,
+    lockMs: 30_000,
   });
   return {
     settled: () => intakeSettled(runtime),
@@ -31,14 +30,12 @@ export function runIntake(runtime: Runtime): RunningIntake {
 export async function intakeSettled(runtime: Runtime, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const counts = await runtime.queues.intake.getJobCounts(
-      'waiting',
-      'active',
-      'delayed',
-      'prioritized',
-    );
-    if (Object.values(counts).every((n) => n === 0)) return;
-    if (Date.now() > deadline) throw new Error(`intake not settled: ${JSON.stringify(counts)}`);
+    if (await runtime.queues.intake.drained()) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `intake not settled: ${await runtime.queues.intake.backlog()} deliveries left`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
