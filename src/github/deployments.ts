@@ -39,7 +39,7 @@ export async function setDeploymentStatus(
   octokit: Octokit,
   where: DeploymentTarget,
   id: number,
-  state: 'in_progress' | 'success' | 'failure',
+  state: 'in_progress' | 'success' | 'failure' | 'error',
   d: { uri?: string; logUrl: string; description: string },
 ): Promise<void> {
   const url = environmentUrl(d.uri);

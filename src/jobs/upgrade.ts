@@ -1,4 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
+import type { Octokit } from '../github/check-runs.js';
 import { setDeploymentStatus, startDeployment } from '../github/deployments.js';
 import { deployMessage } from '../notify/slack.js';
 import { jobUrl } from '../plan/check-run-output.js';
@@ -110,6 +111,7 @@ export async function upgrade(
       return {};
     }
     if (octokit) {
+      await closeInterrupted(deps, job, unit, octokit, logUrl);
       deploymentId = await startDeployment(
         octokit,
         { owner, repo },
@@ -122,6 +124,7 @@ export async function upgrade(
         },
       );
     }
+    if (deploymentId !== undefined) entry.deploymentId = deploymentId;
     const result = await withHistory(deps.deploys, unit.key, entry, () =>
       unit.run((line) => log.line(line)),
     );
@@ -143,4 +146,25 @@ export async function upgrade(
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * An earlier attempt of this job that was stopped mid-update (its worker killed) left
+ * its GitHub Deployment in progress: it is marked `error` before the retry starts its own.
+ */
+async function closeInterrupted(
+  deps: DeployDeps,
+  job: Job<DeployJobData>,
+  unit: DeployUnit,
+  octokit: Octokit,
+  logUrl: string,
+): Promise<void> {
+  const [latest] = await deps.deploys.history(unit.key);
+  if (latest?.jobId !== job.id || latest.result !== 'deploying' || !latest.deploymentId) return;
+  const [owner, repo] = job.data.repo.split('/');
+  await setDeploymentStatus(octokit, { owner, repo }, latest.deploymentId, 'error', {
+    uri: unit.uri,
+    logUrl,
+    description: 'Interrupted (its worker stopped); the job was retried',
+  });
 }

@@ -40,6 +40,8 @@ export interface DeployEntry {
   cloneUrl?: string;
   installationId?: number;
   trigger?: DeployTrigger;
+  /** The GitHub Deployment of this update, so a retry can close one left in progress. */
+  deploymentId?: number;
 }
 
 const WEEK = 7 * 24 * 3600;

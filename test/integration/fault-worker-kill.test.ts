@@ -107,6 +107,7 @@ describe('a worker killed (SIGKILL) while it deploys', () => {
 
   it('mid-service-update: the retry finds the update applied and reports success without updating again', async () => {
     const before = deployStatuses().length;
+    const requestsBefore = h.github.requests.length;
     const v1 = serviceImage(s.service);
     const first = worker();
     const sha = s.commit('v2');
@@ -158,6 +159,16 @@ describe('a worker killed (SIGKILL) while it deploys', () => {
       description: `Already running ${sha.slice(0, 7)}`,
     });
     expect(statuses.some((st) => st.state === 'failure')).toBe(false);
+    // The killed attempt's Deployment is closed as interrupted, not left in progress.
+    const byDeployment = new Map<string, string[]>();
+    for (const r of h.github.requests.slice(requestsBefore)) {
+      const id = /\/deployments\/(\d+)\/statuses$/.exec(r.path)?.[1];
+      if (id) byDeployment.set(id, [...(byDeployment.get(id) ?? []), (r.body as Status).state!]);
+    }
+    expect([...byDeployment.values()]).toEqual([
+      ['in_progress', 'error'],
+      ['in_progress', 'success'],
+    ]);
     const [entry] = await h.deployer.runtime.deploys.history(s.historyKey);
     expect(entry).toMatchObject({ sha, result: 'unchanged', image: updated.image });
     for (const t of runningTasks(s.service))
