@@ -68,8 +68,8 @@ export class IntakeStream {
     while (this.pending.length) {
       const batch = this.pending;
       this.pending = [];
-      const fields = batch.flatMap(({ data }) => [FIELD, JSON.stringify(data)]);
       try {
+        const fields = batch.flatMap(({ data }) => [FIELD, JSON.stringify(data)]);
         await this.redis.xadd(this.key, '*', ...fields);
         for (const b of batch) b.done();
       } catch (err) {
@@ -110,12 +110,16 @@ export class IntakeStream {
     }
   }
 
-  /** New entries for `consumer`, waiting up to `blockMs` on `conn` (a connection of its own). */
+  /**
+   * New entries for `consumer`, waiting up to `blockMs` on `conn` (a connection of its
+   * own); or, `own`, the entries it read before and has not finished (no waiting).
+   */
   async read(
     conn: Redis,
     consumer: string,
     count: number,
     blockMs: number,
+    own = false,
   ): Promise<IntakeEntry[]> {
     const reply = (await conn.xreadgroup(
       'GROUP',
@@ -127,7 +131,7 @@ export class IntakeStream {
       blockMs,
       'STREAMS',
       this.key,
-      '>',
+      own ? '0' : '>',
     )) as [string, StreamEntry[]][] | null;
     return (reply?.[0]?.[1] ?? []).map(toEntry);
   }
@@ -146,9 +150,9 @@ export class IntakeStream {
     return entries.map(toEntry);
   }
 
-  /** Keeps `consumer`'s hold on an entry it is still working on (retrying it). */
-  async hold(consumer: string, id: string): Promise<void> {
-    await this.redis.xclaim(this.key, GROUP, consumer, 0, id, 'JUSTID');
+  /** Keeps `consumer`'s hold on entries it is still working on (resets their idle time). */
+  async hold(consumer: string, ids: string[]): Promise<void> {
+    if (ids.length) await this.redis.xclaim(this.key, GROUP, consumer, 0, ...ids, 'JUSTID');
   }
 
   /** Whether the intake took this delivery in before (within a day). */
@@ -170,6 +174,18 @@ export class IntakeStream {
   async leave(consumer: string): Promise<void> {
     const held = (await this.redis.xpending(this.key, GROUP, '-', '+', 1, consumer)) as unknown[];
     if (held.length === 0) await this.redis.xgroup('DELCONSUMER', this.key, GROUP, consumer);
+  }
+
+  /** Removes readers gone for longer than `idleMs` that hold nothing (killed workers). */
+  async forgetGone(idleMs: number): Promise<void> {
+    const consumers = (await this.redis.xinfo('CONSUMERS', this.key, GROUP)) as unknown[][];
+    for (const fields of consumers) {
+      const info = Object.fromEntries(
+        fields.flatMap((v, i) => (i % 2 === 0 ? [[String(v), fields[i + 1]]] : [])),
+      ) as { name?: string; pending?: number; idle?: number };
+      if (info.name && info.pending === 0 && (info.idle ?? 0) > idleMs)
+        await this.redis.xgroup('DELCONSUMER', this.key, GROUP, info.name);
+    }
   }
 
   // Delivery ids are the sender's text: hashed, they make a key of known shape.

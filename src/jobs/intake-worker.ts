@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { repoKey, type RepoIndex } from '../config/repo-index.js';
 import { acceptCommit, type IntakeDeps } from './intake.js';
+import { moveOldIntakeQueue } from './intake-migrate.js';
 import { IntakeStream, type IntakeEntry, type IntakeJobData } from './intake-stream.js';
 
 export interface IntakeWorkerDeps extends IntakeDeps {
@@ -51,6 +52,8 @@ export interface IntakeWorkerOptions {
 
 const BATCH = 32;
 const BLOCK_MS = 1_000;
+// A reader idle this long that holds nothing is a worker that was killed.
+const GONE_MS = 24 * 3600 * 1000;
 
 /**
  * Reads the deliveries of the intake stream (src/jobs/intake-stream.ts) and takes each
@@ -68,10 +71,13 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
   blocking.on('error', () => undefined); // reported through the shared connection
   const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   let stopping = false;
+  let halt!: () => void;
+  // Settles when stop() is called: a read waiting on a Redis that is down never would.
+  const halted = new Promise<IntakeEntry[]>((r) => (halt = () => r([])));
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   /** Takes one delivery in, retrying it with backoff; gives it up after `attempts`. */
-  const take = async (entry: IntakeEntry, data: IntakeJobData): Promise<void> => {
+  const take = async (data: IntakeJobData): Promise<void> => {
     const fields = { delivery: data.delivery, sha: data.commit.sha, ref: data.commit.ref };
     if (await stream.taken(data.delivery)) {
       log.debug(fields, 'redelivery already taken in');
@@ -96,7 +102,7 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
         }
         log.warn({ ...fields, attempt, reason }, 'intake of a delivery failed; retrying');
         await pause(backoffMs * 2 ** (attempt - 1));
-        await stream.hold(consumer, entry.id).catch(() => undefined);
+        if (stopping) throw err;
       }
     }
   };
@@ -104,30 +110,63 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
   const takeAll = async (entry: IntakeEntry): Promise<void> => {
     if (entry.unreadable)
       log.error({ entry: entry.id, fields: entry.unreadable }, 'unreadable intake fields dropped');
-    for (const data of entry.deliveries) await take(entry, data);
+    for (const data of entry.deliveries) await take(data);
     await stream.finish(entry);
+  };
+
+  /**
+   * Takes a batch in, in order. The entries not finished yet are held all along, so
+   * that no other reader claims one as left by a dead worker while it waits its turn.
+   */
+  const takeBatch = async (entries: IntakeEntry[]): Promise<void> => {
+    const left = new Set(entries.map((e) => e.id));
+    const holding = setInterval(
+      () => void stream.hold(consumer, [...left]).catch(() => undefined),
+      Math.max(100, lockMs / 3),
+    );
+    try {
+      for (const entry of entries) {
+        if (stopping) break; // the rest stays pending, for another reader
+        await takeAll(entry);
+        left.delete(entry.id);
+      }
+    } finally {
+      clearInterval(holding);
+    }
   };
 
   const run = async () => {
     let lastClaim = 0;
     let grouped = false;
+    // After an error, what this reader had read comes first, so deliveries keep their order.
+    let ownFirst = false;
     while (!stopping) {
       try {
-        if (!grouped) await stream.ensureGroup();
-        grouped = true;
+        if (!grouped) {
+          await stream.ensureGroup();
+          await moveOldIntakeQueue(opts.redis, opts.prefix, stream, log);
+          await stream.forgetGone(GONE_MS);
+          grouped = true;
+        }
         let entries: IntakeEntry[] = [];
-        if (Date.now() - lastClaim >= lockMs / 2) {
+        if (ownFirst) {
+          entries = await Promise.race([
+            stream.read(blocking, consumer, BATCH, BLOCK_MS, true),
+            halted,
+          ]);
+          ownFirst = entries.length > 0;
+        }
+        if (!entries.length && Date.now() - lastClaim >= lockMs / 2) {
           entries = await stream.claimIdle(consumer, lockMs, BATCH);
           lastClaim = Date.now();
         }
-        if (!entries.length) entries = await stream.read(blocking, consumer, BATCH, BLOCK_MS);
-        for (const entry of entries) {
-          if (stopping) break; // the rest stays pending, for another reader
-          await takeAll(entry);
-        }
+        if (!entries.length)
+          entries = await Promise.race([stream.read(blocking, consumer, BATCH, BLOCK_MS), halted]);
+        await takeBatch(entries);
       } catch (err) {
         if (stopping) break;
         grouped = false; // the stream may be gone (a Redis restarted without its data)
+        ownFirst = true;
         log.error({ err: (err as Error).message }, 'intake worker error');
         await pause(BLOCK_MS);
       }
@@ -137,6 +176,7 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
 
   return async () => {
     stopping = true;
+    halt();
     blocking.disconnect(); // ends a blocked read at once
     await running;
     await stream.leave(consumer).catch(() => undefined);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -139,6 +140,49 @@ describe('the intake stream', () => {
     await waitFor('the redelivery taken in', () =>
       about(failing).at(-1) === 'commit accepted' ? true : undefined,
     );
+  });
+
+  it('holds a whole batch while it works through it: a second reader claims none of it', async () => {
+    const a = await app();
+    const deliveries = [delivery(), delivery(), delivery()];
+    // Appended one by one: three entries, read together as one batch.
+    for (const d of deliveries) await a.runtime.queues.enqueueIntake(d);
+    const real = a.runtime.store;
+    let reads = 0;
+    // Each delivery takes longer than the lock time below.
+    const slow: typeof real = Object.assign(Object.create(real) as typeof real, {
+      swapHead: async (...args: Parameters<typeof real.swapHead>) => {
+        reads++;
+        await new Promise((r) => setTimeout(r, 400));
+        return real.swapHead(...args);
+      },
+    });
+    const first = recordingLog();
+    intake(a, first.log, { deps: { ...a.runtime, store: slow }, lockMs: 300 });
+    await waitFor('the first reader to start on the batch', () => (reads ? true : undefined));
+    const second = recordingLog();
+    intake(a, second.log, { lockMs: 300 });
+    await intakeSettled(a.runtime);
+    const accepted = (lines: typeof first.lines) =>
+      lines.filter((l) => l.msg === 'commit accepted').map((l) => l.delivery);
+    expect(accepted(first.lines).sort()).toEqual(deliveries.map((d) => d.delivery).sort());
+    expect(accepted(second.lines)).toEqual([]);
+  });
+
+  it('moves the deliveries an older deployer left in its BullMQ intake queue', async () => {
+    const a = await app();
+    const { prefix } = a.runtime.queues;
+    const old = new Queue<IntakeJobData>('intake', { connection: a.runtime.redis, prefix });
+    const left = [delivery(), delivery()];
+    for (const d of left) await old.add('commit', d, { jobId: `delivery-${d.delivery}` });
+    await old.close();
+    intake(a);
+    await waitFor('the old queue to be gone', async () =>
+      (await a.runtime.redis.exists(`${prefix}:intake:meta`)) ? undefined : true,
+    );
+    await intakeSettled(a.runtime);
+    for (const d of left) expect(await a.runtime.queues.intake.taken(d.delivery)).toBe(true);
+    expect(await a.runtime.redis.keys(`${prefix}:intake:delivery-*`)).toEqual([]);
   });
 
   it('stops at once while waiting for deliveries, and leaves the group', async () => {
