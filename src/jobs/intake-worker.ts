@@ -179,6 +179,7 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
     halt();
     blocking.disconnect(); // ends a blocked read at once
     await running;
-    await stream.leave(consumer).catch(() => undefined);
+    // Leaving is tidying up: not worth waiting for a Redis that is down.
+    if (opts.redis.status === 'ready') await stream.leave(consumer).catch(() => undefined);
   };
 }

@@ -8,7 +8,9 @@ import { startIntakeWorker } from '../../src/jobs/intake-worker.js';
 import type { IntakeJobData } from '../../src/jobs/intake-stream.js';
 import { loadTestApp, type TestApp } from '../helpers/probot.js';
 import { intakeSettled } from '../helpers/intake.js';
-import { waitFor } from '../helpers/harness.js';
+import { redisUrl, waitFor } from '../helpers/harness.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { redisConnection } from '../../src/runtime.js';
 
 const web = { owner: 'acme', name: 'web', cloneUrl: 'https://github.com/acme/web.git' };
 const flavour = {
@@ -183,6 +185,30 @@ describe('the intake stream', () => {
     await intakeSettled(a.runtime);
     for (const d of left) expect(await a.runtime.queues.intake.taken(d.delivery)).toBe(true);
     expect(await a.runtime.redis.keys(`${prefix}:intake:delivery-*`)).toEqual([]);
+  });
+
+  it('stops at once while Redis cannot be reached', async () => {
+    const a = await app();
+    const proxy = await new TcpProxy(Number(new URL(redisUrl()).port)).start();
+    const redis = redisConnection(`redis://127.0.0.1:${proxy.port}`);
+    redis.on('error', () => undefined);
+    const stop = startIntakeWorker({
+      deps: a.runtime,
+      redis,
+      prefix: a.runtime.queues.prefix,
+      log: pino({ level: 'silent' }),
+      lockMs: 1_000,
+    });
+    await waitFor('the group', async () =>
+      (await a.runtime.redis.exists(a.runtime.queues.intake.key)) ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 200)); // blocked in its read
+    await proxy.stop(); // Redis is gone for this worker, and refuses it from now on
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await stop();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    redis.disconnect();
   });
 
   it('stops at once while waiting for deliveries, and leaves the group', async () => {
