@@ -53,6 +53,25 @@ describe.concurrent('a registry that fails', () => {
     return { s, h };
   }
 
+  /** Pushes v1 with every manifest write to the deployment's target answered 500; waits for the deploy to fail for good. */
+  async function deployWithFailingManifest(s: DeployScenario, h: Harness) {
+    const failing = manifestPut(`acme/${s.id}`);
+    const previous = proxy.failWhen;
+    proxy.failWhen = (method, path) => failing(method, path) || previous(method, path);
+    const sha = s.commit('v1');
+    await s.push(h, sha);
+    const deploys = h.deployer.runtime.queues.deploy;
+    const job = await waitFor(
+      'the deploy job to fail for good',
+      async () => {
+        const [j] = await deploys.getJobs(['failed']);
+        return j;
+      },
+      90_000,
+    );
+    return { failing, sha, job };
+  }
+
   it('500 to the staging push: the build is tried three times with growing pauses, then fails saying so', async () => {
     const { s, h } = await start({ stagingRegistry: proxy.host });
     const staging = `staging-${s.id}`;
@@ -89,21 +108,7 @@ describe.concurrent('a registry that fails', () => {
 
   it('500 to the manifest list: the deploy is tried three times with growing pauses, then fails on the Deployment', async () => {
     const { s, h } = await start({ targetRegistry: proxy.host });
-    const failing = manifestPut(`acme/${s.id}`);
-    const previous = proxy.failWhen;
-    proxy.failWhen = (method, path) => failing(method, path) || previous(method, path);
-    const sha = s.commit('v1');
-    await s.push(h, sha);
-
-    const deploys = h.deployer.runtime.queues.deploy;
-    const job = await waitFor(
-      'the deploy job to fail for good',
-      async () => {
-        const [j] = await deploys.getJobs(['failed']);
-        return j;
-      },
-      90_000,
-    );
+    const { failing, sha, job } = await deployWithFailingManifest(s, h);
     expect(job.attemptsMade).toBe(3);
     const reason = `${proxy.host} answered 500 to PUT /v2/acme/${s.id}/manifests/`;
     expect(job.failedReason).toContain(reason);
@@ -130,21 +135,7 @@ describe.concurrent('a registry that fails', () => {
 
   it('under --confirm dangerous, a deploy whose manifest list cannot be written fails without asking an admin', async () => {
     const { s, h } = await start({ targetRegistry: proxy.host }, undefined, 'dangerous');
-    const failing = manifestPut(`acme/${s.id}`);
-    const previous = proxy.failWhen;
-    proxy.failWhen = (method, path) => failing(method, path) || previous(method, path);
-    const sha = s.commit('v1');
-    await s.push(h, sha);
-
-    const deploys = h.deployer.runtime.queues.deploy;
-    const job = await waitFor(
-      'the deploy job to fail for good',
-      async () => {
-        const [j] = await deploys.getJobs(['failed']);
-        return j;
-      },
-      90_000,
-    );
+    const { job } = await deployWithFailingManifest(s, h);
     expect(job.failedReason).toContain(`cannot write ${s.target}: `);
     // Nothing was there to confirm: no admin was asked, no check run turned action_required.
     expect(await h.deployer.runtime.gates.pending()).toEqual([]);
