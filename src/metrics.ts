@@ -35,7 +35,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(queues: () => Queue[] = () => []) {
+  constructor(
+    queues: () => Queue[] = () => [],
+    /** Entries of the intake stream not yet taken in (src/jobs/intake-stream.ts). */
+    intakeEntries?: () => Promise<number>,
+  ) {
+    if (intakeEntries)
+      new Gauge({
+        name: 'deployer_intake_entries',
+        help: 'Writes of webhook deliveries (one or more each) waiting to be taken in, when scraped',
+        registers: [this.registry],
+        async collect() {
+          this.set(await intakeEntries());
+        },
+      });
     new Gauge({
       name: 'deployer_queue_jobs',
       help: 'Jobs in each queue, by state, when scraped',

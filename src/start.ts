@@ -57,11 +57,10 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
   runtime.queues.onError = (err) => log.error({ err: err.message }, 'queue error');
 
-  const metrics = new Metrics(() => [
-    ...runtime.queues.allBuildQueues(),
-    runtime.queues.checks,
-    runtime.queues.deploy,
-  ]);
+  const metrics = new Metrics(
+    () => [...runtime.queues.allBuildQueues(), runtime.queues.checks, runtime.queues.deploy],
+    () => runtime.queues.intake.length(),
+  );
 
   let workers: RunningWorkers | undefined;
   if (opts.worker) {

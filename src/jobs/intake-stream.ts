@@ -79,9 +79,14 @@ export class IntakeStream {
     this.writing = false;
   }
 
+  /** Entries (writes of one or more deliveries) not yet taken in. */
+  length(): Promise<number> {
+    return this.redis.xlen(this.key);
+  }
+
   /** Whether every delivery appended has been taken in. */
   async drained(): Promise<boolean> {
-    return (await this.redis.xlen(this.key)) === 0;
+    return (await this.length()) === 0;
   }
 
   /** Deliveries appended and not yet taken in (or being taken in). */

@@ -76,4 +76,28 @@ describe('/metrics', () => {
       sample(after, 'deployer_queue_jobs', { queue: 'build-linux-x86_64', state: 'completed' }),
     ).toBe(1);
   });
+
+  it('shows deliveries waiting in the intake while no worker takes them', async () => {
+    const receiver = await startHarness(
+      {
+        baseUrl: 'http://deployer.test',
+        repos: [{ owner: 'acme', name: 'metered', builds: [{ dockerfile: 'Dockerfile' }] }],
+      },
+      { worker: false },
+    );
+    try {
+      const entries = async () =>
+        Number(
+          /^deployer_intake_entries (\S+)$/m.exec(
+            await (await fetch(`${receiver.url}/metrics`)).text(),
+          )?.[1],
+        );
+      expect(await entries()).toBe(0);
+      const sha = 'a'.repeat(40);
+      expect((await receiver.send('push', pushPayload(where, 'main', sha))).status).toBe(200);
+      expect(await entries()).toBe(1);
+    } finally {
+      await receiver.close();
+    }
+  });
 });
