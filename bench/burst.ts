@@ -13,11 +13,10 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { repoKey } from '../src/config/repo-index.js';
 import { sshSettings } from '../src/exec/ssh.js';
-import { redisConnection } from '../src/runtime.js';
 import { GitServer } from '../test/helpers/git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../test/helpers/harness.js';
 import { pushPayload } from '../test/helpers/payloads.js';
-import { deleteKeys } from './redis-keys.js';
+import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 const run = promisify(execFile);
 const REGISTRY = process.env.TEST_REGISTRY ?? '127.0.0.1:5000';
@@ -176,9 +175,7 @@ export async function benchBurst(pushes = 50, windowMs = 2_000): Promise<BurstFi
   } finally {
     if (h) {
       await h.close();
-      const redis = redisConnection(h.env.redisUrl);
-      await deleteKeys(redis, `${h.env.prefix}:*`);
-      redis.disconnect();
+      await deleteKeys(h.env.redisUrl, h.env.prefix);
     }
     await git.stop();
     removeImages(

@@ -19,13 +19,12 @@ import {
   type Docker,
 } from '../src/exec/docker.js';
 import { fetchCommit } from '../src/exec/git.js';
-import { redisConnection } from '../src/runtime.js';
 import { convergence } from '../src/targets/convergence.js';
 import { GitServer } from '../test/helpers/git-server.js';
 import { startHarness, uniqueName, type Harness } from '../test/helpers/harness.js';
 import { pushPayload } from '../test/helpers/payloads.js';
 import { busybox, pushInitialImage, REGISTRY, testDeploySettings } from '../test/helpers/swarm.js';
-import { deleteKeys } from './redis-keys.js';
+import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 const run = promisify(execFile);
 const POOL = 'linux-x86_64';
@@ -317,9 +316,7 @@ export async function benchPushToLive(rounds = 7): Promise<PushToLiveFigures> {
     await removeService(service);
     if (h) {
       await h.close();
-      const redis = redisConnection(h.env.redisUrl);
-      await deleteKeys(redis, `${h.env.prefix}:*`);
-      redis.disconnect();
+      await deleteKeys(h.env.redisUrl, h.env.prefix);
     }
     await git.stop();
     rmSync(directDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import type { Parsed } from '../plan/commit-event.js';
 
 export interface HandlerDeps {
   index: RepoIndex;
-  queues: Pick<Queues, 'enqueueIntake'>;
+  queues: Pick<Queues, 'intake'>;
 }
 
 /** The webhook delivery being handled: Probot's context (its `id` is `X-GitHub-Delivery`). */
@@ -15,9 +15,10 @@ export interface Delivery {
 }
 
 /**
- * The common tail of every handler: ignore what does not apply, enqueue the rest for
- * a worker to take in (src/jobs/intake-worker.ts). That is one Redis command, so
- * GitHub's delivery is answered at once; a redelivery (the same delivery id) adds nothing.
+ * The common tail of every handler: ignore what does not apply, append the rest to the
+ * intake stream for a worker to take in (src/jobs/intake-worker.ts). That is one Redis
+ * write at most, so GitHub's delivery is answered at once; a redelivery (the same
+ * delivery id) is skipped by the intake.
  */
 export async function accept(
   deps: HandlerDeps,
@@ -35,5 +36,5 @@ export async function accept(
     log.debug({ repo: `${commit.owner}/${commit.name}` }, 'repository not watched by this flavour');
     return;
   }
-  await deps.queues.enqueueIntake({ delivery: delivery.id, commit, ...opts });
+  await deps.queues.intake.append({ delivery: delivery.id, commit, ...opts });
 }

@@ -115,16 +115,12 @@ export class IntakeStream {
     }
   }
 
-  /**
-   * New entries for `consumer`, waiting up to `blockMs` on `conn` (a connection of its
-   * own); or, `own`, the entries it read before and has not finished (no waiting).
-   */
+  /** New entries for `consumer`, waiting up to `blockMs` on `conn` (a connection of its own). */
   async read(
     conn: Redis,
     consumer: string,
     count: number,
     blockMs: number,
-    own = false,
   ): Promise<IntakeEntry[]> {
     const reply = (await conn.xreadgroup(
       'GROUP',
@@ -136,7 +132,7 @@ export class IntakeStream {
       blockMs,
       'STREAMS',
       this.key,
-      own ? '0' : '>',
+      '>',
     )) as [string, StreamEntry[]][] | null;
     return (reply?.[0]?.[1] ?? []).map(toEntry);
   }

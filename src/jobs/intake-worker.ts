@@ -138,8 +138,6 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
   const run = async () => {
     let lastClaim = 0;
     let grouped = false;
-    // After an error, what this reader had read comes first, so deliveries keep their order.
-    let ownFirst = false;
     while (!stopping) {
       try {
         if (!grouped) {
@@ -149,14 +147,9 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
           grouped = true;
         }
         let entries: IntakeEntry[] = [];
-        if (ownFirst) {
-          entries = await Promise.race([
-            stream.read(blocking, consumer, BATCH, BLOCK_MS, true),
-            halted,
-          ]);
-          ownFirst = entries.length > 0;
-        }
-        if (!entries.length && Date.now() - lastClaim >= lockMs / 2) {
+        // Entries left pending (a reader killed, or this one's batch broken off by an
+        // error) are claimed once idle for the lock time, by whichever reader asks first.
+        if (Date.now() - lastClaim >= lockMs / 2) {
           entries = await stream.claimIdle(consumer, lockMs, BATCH);
           lastClaim = Date.now();
         }
@@ -166,7 +159,6 @@ export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void
       } catch (err) {
         if (stopping) break;
         grouped = false; // the stream may be gone (a Redis restarted without its data)
-        ownFirst = true;
         log.error({ err: (err as Error).message }, 'intake worker error');
         await pause(BLOCK_MS);
       }

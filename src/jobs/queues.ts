@@ -4,9 +4,7 @@ import type { Arch } from '../config/schema.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { buildQueueName } from '../plan/build-jobs.js';
-import { IntakeStream, type IntakeJobData } from './intake-stream.js';
-
-export type { IntakeJobData } from './intake-stream.js';
+import { IntakeStream } from './intake-stream.js';
 
 export interface CheckJobData {
   repo: string;
@@ -17,8 +15,7 @@ export const CHECKS_QUEUE = 'checks';
 export const DEPLOY_QUEUE = 'deploy';
 export const CONTROL_QUEUE = 'control';
 export const CANCEL_EVENT = 'cancel';
-const DAY = 24 * 3600;
-const WEEK = 7 * DAY;
+const WEEK = 7 * 24 * 3600;
 
 // Retried when the machinery fails (a host or registry down), never once a service
 // update failed; kept a week like builds.
@@ -103,11 +100,6 @@ export class Queues {
       this.cancels.set(pool, producer);
     }
     await producer.publishEvent({ eventName: CANCEL_EVENT, jobId, reason });
-  }
-
-  /** One write on the request path; see IntakeStream. */
-  enqueueIntake(data: IntakeJobData): Promise<void> {
-    return this.intake.append(data);
   }
 
   /** Coalesced per commit: at most one sync runs and one waits, whatever the burst. */

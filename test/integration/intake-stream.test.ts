@@ -70,8 +70,8 @@ describe('the intake stream', () => {
     const a = await app();
     const { log, lines } = recordingLog();
     const first = delivery();
-    await a.runtime.queues.enqueueIntake(first);
-    await a.runtime.queues.enqueueIntake(first); // GitHub's "Redeliver"
+    await a.runtime.queues.intake.append(first);
+    await a.runtime.queues.intake.append(first); // GitHub's "Redeliver"
     intake(a, log);
     await intakeSettled(a.runtime);
     expect(lines.filter((l) => l.delivery === first.delivery).map((l) => l.msg)).toEqual([
@@ -88,7 +88,7 @@ describe('the intake stream', () => {
     const a = await app();
     const stream = a.runtime.queues.intake;
     const d = delivery();
-    await a.runtime.queues.enqueueIntake(d);
+    await a.runtime.queues.intake.append(d);
     // A reader takes the entry and dies before it is done: it stays pending.
     await stream.ensureGroup();
     const reader = a.runtime.redis.duplicate();
@@ -121,8 +121,8 @@ describe('the intake stream', () => {
       return get(key);
     };
     const deps: IntakeWorkerDeps = { ...a.runtime, index };
-    await a.runtime.queues.enqueueIntake(failing);
-    await a.runtime.queues.enqueueIntake(next);
+    await a.runtime.queues.intake.append(failing);
+    await a.runtime.queues.intake.append(next);
     const started = Date.now();
     intake(a, log, { deps, attempts: 3, backoffMs: 100 });
     await intakeSettled(a.runtime);
@@ -138,7 +138,7 @@ describe('the intake stream', () => {
     expect(about(next)).toEqual(['commit accepted']);
     // Given up, it is not remembered: GitHub's redelivery of it is taken in.
     expect(await a.runtime.queues.intake.taken(failing.delivery)).toBe(false);
-    await a.runtime.queues.enqueueIntake(failing);
+    await a.runtime.queues.intake.append(failing);
     await waitFor('the redelivery taken in', () =>
       about(failing).at(-1) === 'commit accepted' ? true : undefined,
     );
@@ -148,7 +148,7 @@ describe('the intake stream', () => {
     const a = await app();
     const deliveries = [delivery(), delivery(), delivery()];
     // Appended one by one: three entries, read together as one batch.
-    for (const d of deliveries) await a.runtime.queues.enqueueIntake(d);
+    for (const d of deliveries) await a.runtime.queues.intake.append(d);
     const real = a.runtime.store;
     let reads = 0;
     // Each delivery takes longer than the lock time below.
@@ -185,6 +185,23 @@ describe('the intake stream', () => {
     await intakeSettled(a.runtime);
     for (const d of left) expect(await a.runtime.queues.intake.taken(d.delivery)).toBe(true);
     expect(await a.runtime.redis.keys(`${prefix}:intake:delivery-*`)).toEqual([]);
+  });
+
+  it('forgets readers gone long enough that hold nothing, and keeps one that holds an entry', async () => {
+    const a = await app();
+    const stream = a.runtime.queues.intake;
+    await stream.ensureGroup();
+    await a.runtime.redis.xgroup('CREATECONSUMER', stream.key, 'intake', 'gone-empty');
+    await a.runtime.queues.intake.append(delivery());
+    const reader = a.runtime.redis.duplicate();
+    await stream.read(reader, 'gone-holding', 10, 100);
+    reader.disconnect();
+    await new Promise((r) => setTimeout(r, 50));
+    await stream.forgetGone(20);
+    const names = (
+      (await a.runtime.redis.xinfo('CONSUMERS', stream.key, 'intake')) as unknown[][]
+    ).map((fields) => fields[fields.indexOf('name') + 1]);
+    expect(names).toEqual(['gone-holding']);
   });
 
   it('stops at once while Redis cannot be reached', async () => {
