@@ -51,7 +51,7 @@ RUN useradd --uid 10001 --create-home --home-dir /home/deployer --shell /usr/sbi
 USER deployer
 
 # Probot listens on localhost unless HOST is set; in a container that is unreachable.
-ENV HOST=0.0.0.0 PORT=3000
+ENV HOST=0.0.0.0 PORT=3000 LOG_FORMAT=json
 EXPOSE 3000
-ENTRYPOINT ["node", "dist/src/main.js"]
+ENTRYPOINT ["node", "dist/src/entry/cli.js"]
 CMD ["start"]

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { repoKey } from '../src/config/repo-index.js';
-import { sshSettings } from '../src/exec/ssh.js';
+import { sshSettings } from '../src/exec/ssh/settings.js';
 import { GitServer } from '../test/helpers/git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../test/helpers/harness.js';
 import { pushPayload } from '../test/helpers/payloads.js';

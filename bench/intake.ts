@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createNodeMiddleware, type ApplicationFunction } from 'probot';
 import { startIntakeWorker } from '../src/jobs/intake-worker.js';
-import { redisConnection, type Runtime } from '../src/runtime.js';
+import { redisConnection, type Runtime } from '../src/wiring/runtime.js';
 import { startHarness, uniqueName, WEBHOOK_SECRET, type Harness } from '../test/helpers/harness.js';
 import { createTestProbot } from '../test/helpers/probot.js';
 import { percentile, type LoadRequest, type LoadResult, type Phase } from './load.js';
-import { deleteKeys } from './redis-keys.js';
+import { deleteKeys } from '../test/helpers/redis-keys.js';
 
 /** A phase's figures as the generator saw them, plus what the server spent. */
 export interface PhaseFigures extends LoadResult {
@@ -143,7 +143,7 @@ async function drainIntake(runtime: Runtime, commands: () => number): Promise<In
   const started = performance.now();
   const stop = startIntakeWorker({
     deps: runtime,
-    redis: runtime.redis,
+    connection: runtime.redis,
     prefix: runtime.queues.prefix,
     log: createTestProbot().log,
     lockMs: 30_000,
@@ -253,16 +253,16 @@ export async function benchIntake(
       ratio: max.deployer.perSecond / max.bare.perSecond,
       intake,
       // Builds of branch pushes wait a moment (delayed) first, so a burst coalesces.
-      waitingBuilds: (counts.waiting ?? 0) + (counts.delayed ?? 0),
+      waitingBuilds: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
     };
   } finally {
     await load?.stop();
     for (const server of servers) await new Promise((r) => server.close(r));
     await queue?.close();
-    await deleteKeys(refRedis, `${refPrefix}:*`);
+    await deleteKeys(refRedis, refPrefix);
     refRedis.disconnect();
     if (harness) {
-      await deleteKeys(harness.deployer.runtime.redis, `${harness.env.prefix}:*`);
+      await deleteKeys(harness.deployer.runtime.redis, harness.env.prefix);
       await harness.close();
     }
   }

@@ -4,7 +4,8 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import { packContext } from '../src/exec/build-context.js';
-import { buildImage, localDocker } from '../src/exec/docker.js';
+import { buildImage } from '../src/exec/docker/build.js';
+import { localDocker } from '../src/exec/docker/client.js';
 
 export interface MemoryChildResult {
   imageId: string;
@@ -28,7 +29,7 @@ const baselineRss = process.memoryUsage().rss;
 const t0 = performance.now();
 let lines = 0;
 const { imageId } = await buildImage(localDocker(process.env.DOCKER_HOST || undefined), {
-  context: packContext(dir, { includeGit: false }).pipe(counter),
+  context: (await packContext(dir, { includeGit: false, dockerfile: 'Dockerfile' })).pipe(counter),
   dockerfile: 'Dockerfile',
   buildArgs: {},
   platform: 'linux/amd64',

@@ -4,7 +4,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localDocker, type Docker } from '../src/exec/docker.js';
+import { localDocker, type Docker } from '../src/exec/docker/client.js';
 import { uniqueName } from '../test/helpers/harness.js';
 import type { MemoryChildResult } from './memory-child.js';
 

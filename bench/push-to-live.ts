@@ -10,14 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoKey } from '../src/config/repo-index.js';
 import { packContext } from '../src/exec/build-context.js';
-import {
-  buildImage,
-  inspectService,
-  localDocker,
-  pushImage,
-  serviceTasks,
-  type Docker,
-} from '../src/exec/docker.js';
+import { buildImage } from '../src/exec/docker/build.js';
+import { inspectService, serviceTasks } from '../src/exec/docker/services.js';
+import { localDocker, type Docker } from '../src/exec/docker/client.js';
+import { pushImage } from '../src/exec/docker/images.js';
 import { fetchCommit } from '../src/exec/git.js';
 import { convergence } from '../src/targets/convergence.js';
 import { GitServer } from '../test/helpers/git-server.js';
@@ -281,7 +277,7 @@ export async function benchPushToLive(rounds = 7): Promise<PushToLiveFigures> {
       await fetchCommit({ cloneUrl: where.cloneUrl, sha, ref: `refs/heads/steps-${i}`, dir });
       const t1 = performance.now();
       await buildImage(docker, {
-        context: packContext(dir, { includeGit: false }),
+        context: await packContext(dir, { includeGit: false, dockerfile: 'Dockerfile' }),
         dockerfile: 'Dockerfile',
         buildArgs: {},
         platform: 'linux/amd64',

@@ -62,7 +62,7 @@ async function intake(): Promise<void> {
   console.log(
     `build jobs left waiting on the one branch: ${f.waitingBuilds} (1 if every push superseded the one before)`,
   );
-  console.log(`goal ≥ 0.8× the bare app's throughput: ${goal(f.ratio >= 0.8)}`);
+  console.log(`goal ≥ 0.6× the bare app's throughput: ${goal(f.ratio >= 0.6)}`);
   console.log(
     `the machine's own floor: the bare app's p99 at ${f.rate}/s in the same run, ${ms(f.bare.fixed.p99Ms)}`,
   );

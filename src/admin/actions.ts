@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { repoKey, type RepoEntry, type RepoIndex } from '../config/repo-index.js';
 import type { Flavour } from '../config/schema.js';
-import type { Gates, Operation } from '../jobs/gates.js';
+import type { Gates, Operation } from '../store/gates.js';
+import { CONFIRM_CHOICES, type ConfirmChoice } from '../store/confirm-level.js';
 import { acceptCommit, cancelCommit } from '../jobs/intake.js';
 import type { Queues } from '../jobs/queues.js';
 import { deployJobId, type DeployJobData } from '../plan/deploy-jobs.js';
@@ -100,6 +101,17 @@ export class AdminActions {
     return this.audit(by, 'confirm', `${jobId} ${op}`, `${op} of ${jobId} confirmed`);
   }
 
+  /** Changes the confirmation threshold at runtime, for every process of the flavour. */
+  async setConfirmLevel(choice: string, by: string): Promise<string> {
+    if (!(CONFIRM_CHOICES as readonly string[]).includes(choice))
+      throw new AdminError(`no confirmation level "${choice}"`);
+    await this.deps.gates.level.choose(choice as ConfirmChoice, by);
+    const { level } = await this.deps.gates.level.state();
+    const now = level ? `operations at or above ${level} wait` : 'nothing waits';
+    const how = choice === 'configured' ? 'back to the configured level' : `set to ${choice}`;
+    return this.audit(by, 'set-confirm', choice, `confirmation level ${how}: ${now}`);
+  }
+
   /** Every waiting operation of a commit (the check run's Confirm). */
   async confirmCommit(repo: string, sha: string, by: string): Promise<string> {
     const pending = await this.deps.gates.pendingFor(repo, sha);
@@ -123,7 +135,7 @@ export class AdminActions {
   /** Undoes a commit's deploys (the check run's Roll back): each service gets what ran before it. */
   async rollbackCommit(repo: string, sha: string, by: string): Promise<string> {
     const done: string[] = [];
-    for (const service of await this.deps.deploys.deployedTo(repo, sha)) {
+    for (const service of await this.deps.store.deployedTo(repo, sha)) {
       const history = await this.deps.deploys.history(service);
       const at = history.findIndex((e) => e.sha === sha && RAN.has(e.result));
       const before = history.slice(at + 1).find((e) => e.sha !== sha && RAN.has(e.result));

@@ -69,14 +69,14 @@ export function unikernel(
   return { kind: 'unikernel', dockerfile, ...opts };
 }
 
-/** Build options the original spells `include_git`. */
-export const includeGit = { includeGit: true } as const;
-
 /** A build argument set to the head commit of another repository's branch. */
 export const headOf = (arg: string, repo: string, branch: string): ArgSource => ({
   arg,
   head: { repo, branch },
 });
+
+/** A build argument set to the digest of an image's manifest. */
+export const imageDigest = (arg: string, image: string): ArgSource => ({ arg, image });
 
 /** A service running an image built elsewhere, redeployed when its digest changes. */
 export const upstream = (

@@ -1,6 +1,7 @@
 import { ARCHS, type Arch } from './schema.js';
 import { ConfigError } from './load.js';
 import { LEVELS, type Level } from './levels.js';
+import type { UntrustedBuildNetwork } from '../exec/untrusted-build.js';
 
 /** Deployer's own settings; Probot reads its own (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GHE_HOST, …). */
 export interface DeployerEnv {
@@ -17,10 +18,24 @@ export interface DeployerEnv {
   jobLockMs: number;
   /** How often deployment branch heads are compared with what was deployed. */
   catchUpMs: number;
-  /** A build taking longer fails (twice as long for riscv64). */
+  /** How often every branch and open pull request is listed and the heads not taken in are built. */
+  scanRefsMs: number;
+  /** A build taking longer fails (twice as long for builds that include riscv64). */
   buildTimeoutMs: number;
   /** Operations at or above this level wait for an admin's confirmation. */
   confirm?: Level;
+  /** The configured level stops holding anything this long after a worker starts. */
+  confirmAutoReleaseMs?: number;
+  /** Only repositories of these GitHub accounts are served (lowercase); unset: all of the flavour's. */
+  accountAllowlist?: string[];
+  /** Builds a worker runs at once in each of its pools. */
+  buildsPerPool: number;
+  /** Untrusted builds (a fork's pull requests) running at once per repository, over all workers. */
+  untrustedBuildsPerRepo: number;
+  /** The network of untrusted builds' RUN steps: the engine's `default`, or `none` (loopback only). */
+  untrustedBuildNetwork: UntrustedBuildNetwork;
+  /** A port of its own for /metrics, /healthz and /readyz (a worker has no other); unset: none. */
+  metricsPort?: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
@@ -34,19 +49,45 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
     dockerHost: env.DOCKER_HOST || undefined,
     jobLockMs: positiveInt(env.DEPLOYER_JOB_LOCK_MS ?? '60000', 'DEPLOYER_JOB_LOCK_MS'),
     catchUpMs: positiveInt(env.DEPLOYER_CATCH_UP_MS ?? '300000', 'DEPLOYER_CATCH_UP_MS'),
+    scanRefsMs: positiveInt(env.DEPLOYER_SCAN_REFS_MS ?? '3600000', 'DEPLOYER_SCAN_REFS_MS'),
     buildTimeoutMs: positiveInt(
-      env.DEPLOYER_BUILD_TIMEOUT_MS ?? '3600000',
+      env.DEPLOYER_BUILD_TIMEOUT_MS ?? '3000000',
       'DEPLOYER_BUILD_TIMEOUT_MS',
     ),
     confirm: parseLevel(env.DEPLOYER_CONFIRM || undefined, 'DEPLOYER_CONFIRM'),
+    confirmAutoReleaseMs: optionalPositiveInt(
+      env.DEPLOYER_CONFIRM_AUTO_RELEASE_MS,
+      'DEPLOYER_CONFIRM_AUTO_RELEASE_MS',
+    ),
+    accountAllowlist: parseAccounts(env.DEPLOYER_ACCOUNT_ALLOWLIST),
+    buildsPerPool: positiveInt(env.DEPLOYER_BUILDS_PER_POOL ?? '1', 'DEPLOYER_BUILDS_PER_POOL'),
+    untrustedBuildsPerRepo: positiveInt(
+      env.DEPLOYER_UNTRUSTED_BUILDS_PER_REPO ?? '1',
+      'DEPLOYER_UNTRUSTED_BUILDS_PER_REPO',
+    ),
+    untrustedBuildNetwork: parseUntrustedNetwork(env.DEPLOYER_UNTRUSTED_BUILD_NETWORK),
+    metricsPort: env.DEPLOYER_METRICS_PORT
+      ? parsePort(env.DEPLOYER_METRICS_PORT, 'DEPLOYER_METRICS_PORT')
+      : undefined,
   };
 }
 
-/** A confirmation level (`--confirm`, DEPLOYER_CONFIRM); undefined when none is given. */
+function parseUntrustedNetwork(text: string | undefined): UntrustedBuildNetwork {
+  const value = text || 'default';
+  if (value === 'default' || value === 'none') return value;
+  throw new ConfigError(
+    `DEPLOYER_UNTRUSTED_BUILD_NETWORK: expected "default" or "none", got "${value}" (the engine's BuildKit supports no other network for builds)`,
+  );
+}
+
+/**
+ * A confirmation level (`--confirm`, DEPLOYER_CONFIRM); undefined when none is given,
+ * or `none` (the original's word for nothing waiting).
+ */
 export function parseLevel(text: string | undefined, source: string): Level | undefined {
-  if (text === undefined) return undefined;
+  if (text === undefined || text === 'none') return undefined;
   if (!(LEVELS as readonly string[]).includes(text))
-    throw new ConfigError(`${source}: expected one of ${LEVELS.join(', ')}, got "${text}"`);
+    throw new ConfigError(`${source}: expected none or one of ${LEVELS.join(', ')}, got "${text}"`);
   return text as Level;
 }
 
@@ -64,11 +105,35 @@ export function parsePools(text: string, source: string): Arch[] {
   return pools as Arch[];
 }
 
+const optionalPositiveInt = (text: string | undefined, source: string) =>
+  text ? positiveInt(text, source) : undefined;
+
+/** A comma-separated list of GitHub accounts (users or organisations), lowercase. */
+function parseAccounts(text: string | undefined): string[] | undefined {
+  if (!text) return undefined;
+  const accounts = text
+    .split(',')
+    .map((a) => a.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = accounts.find((a) => !/^[a-z0-9](?:[a-z0-9-]{0,38})$/.test(a));
+  if (bad !== undefined || !accounts.length)
+    throw new ConfigError(
+      `DEPLOYER_ACCOUNT_ALLOWLIST: expected GitHub account names, comma-separated, got "${bad ?? text}"`,
+    );
+  return accounts;
+}
+
 export function positiveInt(text: string, source: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0)
     throw new ConfigError(`${source}: expected a positive whole number, got "${text}"`);
   return n;
+}
+
+function parsePort(text: string, source: string): number {
+  const port = positiveInt(text, source);
+  if (port > 65535) throw new ConfigError(`${source}: expected a port (1-65535), got "${text}"`);
+  return port;
 }
 
 /**
@@ -89,3 +154,24 @@ export function githubApiUrl(env: NodeJS.ProcessEnv = process.env): string {
 
 const PUBLIC_GIT_BASE_URL = 'https://github.com';
 const PUBLIC_API_URL = 'https://api.github.com';
+
+/** Who may see the web UI's pages and logs (DEPLOYER_UI_ACCESS). */
+export const UI_ACCESS = ['public', 'signed-in', 'admins'] as const;
+export type UiAccess = (typeof UI_ACCESS)[number];
+
+/**
+ * DEPLOYER_UI_ACCESS: `signed-in` by default when GitHub sign-in is configured,
+ * `public` without it; anything but `public` needs sign-in.
+ */
+export function readUiAccess(env: NodeJS.ProcessEnv, signInConfigured: boolean): UiAccess {
+  const text = env.DEPLOYER_UI_ACCESS || (signInConfigured ? 'signed-in' : 'public');
+  if (!(UI_ACCESS as readonly string[]).includes(text))
+    throw new ConfigError(
+      `DEPLOYER_UI_ACCESS: expected one of ${UI_ACCESS.join(', ')}, got "${text}"`,
+    );
+  if (text !== 'public' && !signInConfigured)
+    throw new ConfigError(
+      `DEPLOYER_UI_ACCESS: "${text}" needs GitHub sign-in; set GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and DEPLOYER_SESSION_SECRET, or use "public"`,
+    );
+  return text as UiAccess;
+}

@@ -69,8 +69,11 @@ export const argSourceSchema = z.union([
 
 export const dockerOptionsSchema = z.strictObject({
   buildArgs: z.array(buildArg).default([]),
-  argsFrom: z.array(argSourceSchema).default([]),
-  includeGit: z.boolean().default(false),
+  argsFrom: z
+    .array(argSourceSchema)
+    .default([])
+    .describe('build arguments from elsewhere; the build runs again when one changes'),
+  includeGit: z.boolean().default(false).describe('keep .git in the build context'),
   target: z
     .string()
     .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'a build stage name')
@@ -81,11 +84,13 @@ export const dockerOptionsSchema = z.strictObject({
 
 export const serviceSchema = z
   .strictObject({
-    name: serviceName,
-    context: contextName.default('default'),
-    uri: z.string().max(500).optional(),
+    name: serviceName.describe('Swarm service, stack or compose project name'),
+    context: contextName
+      .default('default')
+      .describe('docker context of the engine it runs on; "default" is the local engine'),
+    uri: z.string().max(500).optional().describe('where it is reached, shown in the web UI'),
     kind: z.enum(['swarm', 'stack', 'compose']).default('swarm'),
-    compose: repoPath.optional(),
+    compose: repoPath.optional().describe('compose file in the repository (stack and compose)'),
   })
   .refine((s) => s.kind === 'swarm' || s.compose !== undefined, {
     message: 'the compose file in the repository (required when kind is stack or compose)',
@@ -93,15 +98,19 @@ export const serviceSchema = z
   });
 
 export const deploymentSchema = z.strictObject({
-  branch: branchName,
-  target: imageRef,
+  branch: branchName.describe('the branch whose commits are deployed'),
+  target: imageRef.describe('the image tag pushed for it'),
   services: z.array(serviceSchema).default([]),
 });
 
 export const dockerBuildSchema = z.strictObject({
-  kind: z.literal('docker'),
-  dockerfile: repoPath,
-  archs: z.array(archSchema).min(1).default(['linux-x86_64']),
+  kind: z.literal('docker').describe('docker (the default) or unikernel'),
+  dockerfile: repoPath.describe('path of the Dockerfile in the repository'),
+  archs: z
+    .array(archSchema)
+    .min(1)
+    .default(['linux-x86_64'])
+    .describe('build pools, one image each'),
   options: dockerOptionsSchema.default({
     buildArgs: [],
     argsFrom: [],
@@ -128,20 +137,28 @@ export const unikernelHostSchema = z.strictObject({
 /** A service that runs an image built elsewhere, redeployed when the image's digest changes. */
 export const upstreamSchema = z.strictObject({
   image: imageRef,
-  everyDays: z.number().positive().max(366).default(7),
+  everyDays: z
+    .number()
+    .positive()
+    .max(366)
+    .default(7)
+    .describe("how often the tag's digest is checked"),
   services: z.array(serviceSchema).min(1),
 });
 
 export const unikernelDeploymentSchema = z.strictObject({
   branch: branchName,
-  service: unikernelName,
-  host: sshDestination,
+  service: unikernelName.describe('unikernel name: <directory>/<service>.hvt on the host'),
+  host: sshDestination.describe('ssh destination of the VM host'),
 });
 
 export const unikernelBuildSchema = z.strictObject({
   kind: z.literal('unikernel'),
   dockerfile: repoPath,
-  target: z.string().regex(/^[a-z0-9]+$/, 'a MirageOS target such as hvt or xen'),
+  target: z
+    .string()
+    .regex(/^[a-z0-9]+$/, 'a MirageOS target such as hvt or xen')
+    .describe('MirageOS target, passed as build argument TARGET'),
   args: z.array(buildArg).default([]),
   deployments: z.array(unikernelDeploymentSchema).default([]),
 });
@@ -157,30 +174,41 @@ export const repoSchema = z.strictObject({
   owner: githubName,
   name: githubName,
   /** Where local mode reads it anonymously; default `<git base URL>/owner/name.git`. */
-  cloneUrl: z.url({ protocol: /^(https?|file)$/, error: 'an http(s) or file URL' }).optional(),
+  cloneUrl: z
+    .url({ protocol: /^(https?|file)$/, error: 'an http(s) or file URL' })
+    .optional()
+    .describe('where local mode reads it; default <git base URL>/owner/name.git'),
   builds: z.array(buildSchema).min(1),
 });
 
 export const flavourSchema = z.strictObject({
   name: z.string().regex(/^[a-z][-a-z0-9]{0,39}$/, 'a flavour name (lowercase letters, digits, -)'),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
-  selfBranch: branchName.optional(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+    .describe('its web UI, linked from check runs'),
+  selfBranch: branchName.optional().describe('the branch the deployer deploys itself from'),
   admins: z
     .array(z.string().regex(/^github:[A-Za-z0-9][-A-Za-z0-9]{0,38}$/, 'github:<login>'))
     .default([]),
-  stagingRepo: imageRef.default('127.0.0.1:5000/staging'),
+  stagingRepo: imageRef
+    .default('127.0.0.1:5000/staging')
+    .describe('where per-pool images are pushed before the multi-arch target'),
   repos: z.array(repoSchema),
-  unikernelHosts: z.record(sshDestination, unikernelHostSchema).default({}),
-  upstreams: z.array(upstreamSchema).default([]),
+  unikernelHosts: z
+    .record(sshDestination, unikernelHostSchema)
+    .default({})
+    .describe('per VM host (the ssh destination of unikernel deployments)'),
+  upstreams: z
+    .array(upstreamSchema)
+    .default([])
+    .describe('services running an image built elsewhere'),
 });
 
 export type Arch = z.infer<typeof archSchema>;
-export type DockerOptions = z.infer<typeof dockerOptionsSchema>;
 export type Service = z.infer<typeof serviceSchema>;
 export type Deployment = z.infer<typeof deploymentSchema>;
 export type DockerBuild = z.infer<typeof dockerBuildSchema>;
 export type UnikernelDeployment = z.infer<typeof unikernelDeploymentSchema>;
-export type UnikernelBuild = z.infer<typeof unikernelBuildSchema>;
 export type Build = z.infer<typeof buildSchema>;
 /** A build as written in a file: `kind` may be left out for docker builds. */
 export type BuildInput =

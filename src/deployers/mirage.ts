@@ -8,10 +8,11 @@ import {
   unikernel,
 } from '../config/builders.js';
 
-// The MirageOS flavour of the original ocurrent-deployer (deploy.mirageos.org).
+// The MirageOS flavour of the original ocurrent-deployer (deploy.mirageos.org), as of the
+// upstream commit in test/fixtures/upstream/ocurrent-deployer.yml, which a test holds it to.
 
 // Docker context of the machine the Docker services run on.
-const ciMirageosOrg = context('ci.mirageos.org');
+const chivesCaelumCiDev = context('chives.caelum.ci.dev');
 // The VM host the mirage-www unikernels are deployed to (over ssh).
 const mirageHost = 'root@147.75.84.37';
 
@@ -55,7 +56,7 @@ export default flavour({
         options: { includeGit: true },
         deployments: [
           deployment('live', 'ocurrent/mirage-ci:live', [
-            service('infra_mirage-ci', ciMirageosOrg, 'ci.mirageos.org'),
+            service('infra_mirage-ci', chivesCaelumCiDev, 'ci.mirageos.org'),
           ]),
         ],
       }),
@@ -64,16 +65,7 @@ export default flavour({
       docker('Dockerfile', {
         deployments: [
           deployment('live-mirage', 'ocurrent/deploy.mirageos.org:live', [
-            service('infra_deployer', ciMirageosOrg, 'deploy.mirageos.org'),
-          ]),
-        ],
-      }),
-    ]),
-    repo('ocurrent', 'caddy-rfc2136', [
-      docker('Dockerfile', {
-        deployments: [
-          deployment('master', 'ocurrent/caddy-rfc2136:live', [
-            service('infra_caddy', ciMirageosOrg),
+            service('infra_mirage-deployer', chivesCaelumCiDev, 'deploy.mirageos.org'),
           ]),
         ],
       }),

@@ -1,34 +1,61 @@
-// Not expressed here: opam2web's 360-minute build timeout (the original builds it on
-// registry.ci.dev's engine) and the monthly tarsnap backup over ssh on watch.ocaml.org.
 import {
   context,
   deployment,
   docker,
   flavour,
   headOf,
+  imageDigest,
   localEngine,
   repo,
   service,
   upstream,
 } from '../config/builders.js';
 
-// The ocaml.org flavour of the original ocurrent-deployer (deploy.ci.ocaml.org).
+// The ocaml.org flavour of the original ocurrent-deployer (deploy.ci.ocaml.org), as of the
+// upstream commit in test/fixtures/upstream/ocurrent-deployer.yml, which a test holds it to.
 
 // Docker contexts: the machine each service runs on.
 const v3bOcamlOrg = context('v3b.ocaml.org');
 const v3cOcamlOrg = context('v3c.ocaml.org');
 const docsCiOcamlOrg = context('docs.ci.ocaml.org');
-const stagingDocsCiOcamlOrg = context('staging.docs.ci.ocaml.org');
+const stagingDocsCiOcamllabsIo = context('staging.docs.ci.ocamllabs.io');
 const opamCiOcamlOrg = context('opam.ci.ocaml.org');
-const checkCiOcamlOrg = context('check.ci.ocaml.org');
-const getDuneBuild = context('get.dune.build');
-const ci3OcamllabsIo = context('ci3.ocamllabs.io');
-// opam2web (the original's docker_registry module): built on and pushed to registry.ci.dev,
-// served from the two opam.ocaml.org machines.
 const opam4OcamlOrg = context('opam-4.ocaml.org');
 const opam5OcamlOrg = context('opam-5.ocaml.org');
+const checkCiOcamlOrg = context('check.ci.ocaml.org');
+const getDuneBuild = context('get.dune.build');
+const chivesCaelumCiDev = context('chives.caelum.ci.dev');
+const watchOcamlOrg = context('watch.ocaml.org');
 
 const multiArch = ['linux-x86_64', 'linux-arm64'] as const;
+
+/** The docs-ci images of one branch, on one host. */
+const docsCi = (branch: string, tag: string, host: typeof docsCiOcamlOrg, uri: string) => [
+  docker('Dockerfile', {
+    deployments: [
+      deployment(branch, `ocurrent/docs-ci:${tag}`, [service('infra_docs-ci', host, uri)]),
+    ],
+  }),
+  docker('docker/init/Dockerfile', {
+    deployments: [
+      deployment(branch, `ocurrent/docs-ci-init:${tag}`, [service('infra_init', host)]),
+    ],
+  }),
+  docker('docker/storage/Dockerfile', {
+    deployments: [
+      deployment(branch, `ocurrent/docs-ci-storage-server:${tag}`, [
+        service('infra_storage-server', host),
+      ]),
+    ],
+  }),
+];
+
+/** opam2web's image of one branch, served by both opam.ocaml.org machines. */
+const opamOcamlOrg = (branch: string, tag: string, name: string) =>
+  deployment(branch, `ocurrent/opam.ocaml.org:${tag}`, [
+    service(name, opam4OcamlOrg, 'opam.ocaml.org'),
+    service(name, opam5OcamlOrg, 'staging.opam.ocaml.org'),
+  ]);
 
 export default flavour({
   name: 'ocaml-org',
@@ -47,31 +74,10 @@ export default flavour({
     'github:talex5',
     'github:tmcgilchrist',
     'github:cuihtlauac',
+    'github:maiste',
   ],
   stagingRepo: 'ocurrentbuilder/staging',
   repos: [
-    repo('ocaml-opam', 'opam2web', [
-      docker('Dockerfile', {
-        // Rebuilt whenever one of these heads moves.
-        options: {
-          argsFrom: [
-            headOf('OPAM_REPO_GIT_SHA', 'ocaml/opam-repository', 'master'),
-            headOf('BLOG_GIT_SHA', 'ocaml/platform-blog', 'master'),
-            headOf('OPAM_GIT_SHA', 'ocaml/opam', 'master'),
-          ],
-        },
-        deployments: [
-          deployment('live', 'registry.ci.dev/opam.ocaml.org:live', [
-            service('infra_opam_live', opam4OcamlOrg),
-            service('infra_opam_live', opam5OcamlOrg),
-          ]),
-          deployment('live-staging', 'registry.ci.dev/opam.ocaml.org:staging', [
-            service('infra_opam_staging', opam4OcamlOrg),
-            service('infra_opam_staging', opam5OcamlOrg),
-          ]),
-        ],
-      }),
-    ]),
     repo('ocurrent', 'ocurrent-deployer', [
       docker('Dockerfile', {
         deployments: [
@@ -82,12 +88,13 @@ export default flavour({
       }),
     ]),
     repo('ocaml', 'ocaml.org', [
-      // The ocaml.org website.
+      // The two production instances of the ocaml.org website.
       docker('Dockerfile', {
         options: { includeGit: true },
         deployments: [
           deployment('main', 'ocurrent/v3.ocaml.org-server:live', [
-            service('infra_www', v3bOcamlOrg, 'ocaml.org'),
+            service('infra_www1', v3bOcamlOrg, 'ocaml.org'),
+            service('infra_www2', v3bOcamlOrg, 'ocaml.org'),
           ]),
         ],
       }),
@@ -105,52 +112,14 @@ export default flavour({
       docker('Dockerfile', {
         deployments: [
           deployment('live', 'ocurrent/base-images:live', [
-            service('base-images_builder', ci3OcamllabsIo, 'images.ci.ocaml.org'),
+            service('infra_base-images', chivesCaelumCiDev, 'images.ci.ocaml.org'),
           ]),
         ],
       }),
     ]),
     repo('ocurrent', 'ocaml-docs-ci', [
-      docker('Dockerfile', {
-        deployments: [
-          deployment('live', 'ocurrent/docs-ci:live', [
-            service('infra_docs-ci', docsCiOcamlOrg, 'docs.ci.ocaml.org'),
-          ]),
-        ],
-      }),
-      docker('docker/init/Dockerfile', {
-        deployments: [
-          deployment('live', 'ocurrent/docs-ci-init:live', [service('infra_init', docsCiOcamlOrg)]),
-        ],
-      }),
-      docker('docker/storage/Dockerfile', {
-        deployments: [
-          deployment('live', 'ocurrent/docs-ci-storage-server:live', [
-            service('infra_storage-server', docsCiOcamlOrg),
-          ]),
-        ],
-      }),
-      docker('Dockerfile', {
-        deployments: [
-          deployment('staging', 'ocurrent/docs-ci:staging', [
-            service('infra_docs-ci', stagingDocsCiOcamlOrg, 'staging.docs.ci.ocamllabs.io'),
-          ]),
-        ],
-      }),
-      docker('docker/init/Dockerfile', {
-        deployments: [
-          deployment('staging', 'ocurrent/docs-ci-init:staging', [
-            service('infra_init', stagingDocsCiOcamlOrg),
-          ]),
-        ],
-      }),
-      docker('docker/storage/Dockerfile', {
-        deployments: [
-          deployment('staging', 'ocurrent/docs-ci-storage-server:staging', [
-            service('infra_storage-server', stagingDocsCiOcamlOrg),
-          ]),
-        ],
-      }),
+      ...docsCi('live', 'live', docsCiOcamlOrg, 'docs.ci.ocaml.org'),
+      ...docsCi('staging', 'staging', stagingDocsCiOcamllabsIo, 'staging.docs.ci.ocamllabs.io'),
     ]),
     repo('ocurrent', 'opam-health-check', [
       docker('Dockerfile', {
@@ -158,6 +127,7 @@ export default flavour({
           deployment('live', 'ocurrent/opam-health-check:live', [
             service('infra_opam-health-check', checkCiOcamlOrg, 'check.ci.ocaml.org'),
             service('infra_opam-health-check-windows', checkCiOcamlOrg, 'windows.check.ci.dev'),
+            service('infra_opam-health-check-dune', checkCiOcamlOrg, 'dune.check.ci.dev'),
             service('infra_opam-health-check-freebsd', checkCiOcamlOrg, 'freebsd.check.ci.dev'),
           ]),
         ],
@@ -185,8 +155,32 @@ export default flavour({
       docker('Dockerfile', {
         deployments: [
           deployment('main', 'ocurrent/dune-binary-distribution:live', [
-            service('infra_www', getDuneBuild, 'get.dune.build'),
+            service('infra_www', getDuneBuild, 'preview.dune.build'),
           ]),
+        ],
+      }),
+      docker('Dockerfile', {
+        deployments: [
+          deployment('staging', 'ocurrent/dune-binary-distribution:staging', [
+            service('infra_staging', getDuneBuild, 'staging-preview.dune.build'),
+          ]),
+        ],
+      }),
+    ]),
+    repo('ocaml-opam', 'opam2web', [
+      docker('Dockerfile', {
+        // Rebuilt whenever one of these heads, or the opam archive image, moves.
+        options: {
+          argsFrom: [
+            headOf('OPAM_REPO_GIT_SHA', 'ocaml/opam-repository', 'master'),
+            headOf('BLOG_GIT_SHA', 'ocaml/platform-blog', 'master'),
+            headOf('OPAM_GIT_SHA', 'ocaml/opam', 'master'),
+            imageDigest('OPAM_ARCHIVE_SHA', 'ocaml/opam:archive'),
+          ],
+        },
+        deployments: [
+          opamOcamlOrg('live', 'live', 'infra_opam_live'),
+          opamOcamlOrg('live-staging', 'staging', 'infra_opam_staging'),
         ],
       }),
     ]),
@@ -194,7 +188,7 @@ export default flavour({
   // Peertube is built upstream: pulled weekly and redeployed when its digest changes.
   upstreams: [
     upstream('chocobozzz/peertube:production-bookworm', 7, [
-      service('infra_peertube', context('watch.ocaml.org')),
+      service('infra_peertube', watchOcamlOrg),
     ]),
   ],
 });

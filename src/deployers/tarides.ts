@@ -1,19 +1,11 @@
-import {
-  context,
-  deployment,
-  docker,
-  flavour,
-  localEngine,
-  repo,
-  service,
-} from '../config/builders.js';
+import { context, deployment, docker, flavour, repo, service } from '../config/builders.js';
 
-// The Tarides flavour of the original ocurrent-deployer (deploy.ci.dev).
+// The Tarides flavour of the original ocurrent-deployer (deploy.ci.dev), as of the upstream
+// commit in test/fixtures/upstream/ocurrent-deployer.yml, which a test holds it to.
 
 // Docker contexts: the machine each service runs on.
 const ocamlCiDev = context('ocaml.ci.dev');
-const ci4OcamllabsIo = context('ci4.ocamllabs.io');
-const ci3OcamllabsIo = context('ci3.ocamllabs.io');
+const chivesCaelumCiDev = context('chives.caelum.ci.dev');
 
 const multiArch = ['linux-x86_64', 'linux-arm64'] as const;
 
@@ -40,7 +32,7 @@ export default flavour({
       docker('Dockerfile', {
         deployments: [
           deployment('live-ci3', 'ocurrent/ci.ocamllabs.io-deployer:live-ci3', [
-            service('deployer_deployer', localEngine, 'deploy.ci.dev'),
+            service('infra_tarides-deployer', chivesCaelumCiDev, 'deploy.ci.dev'),
           ]),
         ],
       }),
@@ -48,6 +40,7 @@ export default flavour({
     repo('ocurrent', 'ocaml-ci', [
       docker('Dockerfile', {
         archs: [...multiArch],
+        options: { includeGit: true },
         deployments: [
           deployment('live-engine', 'ocurrent/ocaml-ci-service:live', [
             service('ocaml-ci_ci', ocamlCiDev, 'ocaml.ci.dev:8100'),
@@ -67,9 +60,6 @@ export default flavour({
         deployments: [
           deployment('live-www', 'ocurrent/ocaml-ci-web:live', [
             service('ocaml-ci_web', ocamlCiDev, 'ocaml.ci.dev'),
-          ]),
-          deployment('staging-www', 'ocurrent/ocaml-ci-web:staging', [
-            service('test-www', ocamlCiDev),
           ]),
         ],
       }),
@@ -98,37 +88,12 @@ export default flavour({
         deployments: [deployment('live', 'ocurrent/clarke:live')],
       }),
     ]),
-    repo('ocurrent', 'ocaml-multicore-ci', [
-      docker('Dockerfile', {
-        deployments: [
-          deployment('live', 'ocurrent/multicore-ci:live', [
-            service('infra_multicore-ci', ci4OcamllabsIo, 'ocaml-multicore.ci.dev:8100'),
-          ]),
-        ],
-      }),
-      docker('Dockerfile.web', {
-        deployments: [
-          deployment('live-web', 'ocurrent/multicore-ci-web:live', [
-            service('infra_multicore-ci-web', ci4OcamllabsIo, 'ocaml-multicore.ci.dev'),
-          ]),
-        ],
-      }),
-    ]),
-    repo('ocurrent', 'ocurrent.org', [
-      docker('Dockerfile', {
-        deployments: [
-          deployment('live-engine', 'ocurrent/ocurrent.org:live-engine', [
-            service('ocurrent_org_watcher', ci3OcamllabsIo, 'watcher.ci.dev'),
-          ]),
-        ],
-      }),
-    ]),
     repo('ocaml-bench', 'sandmark-nightly', [
       docker('Dockerfile', {
         options: { includeGit: true },
         deployments: [
           deployment('main', 'ocurrent/sandmark-nightly:live', [
-            service('sandmark_sandmark', ci3OcamllabsIo, 'sandmark.tarides.com'),
+            service('infra_sandmark', chivesCaelumCiDev, 'sandmark.tarides.com'),
           ]),
         ],
       }),
@@ -143,15 +108,6 @@ export default flavour({
         archs: [...multiArch],
         options: { includeGit: true },
         deployments: [deployment('staging', 'ocurrent/solver-service:staging')],
-      }),
-    ]),
-    repo('ocurrent', 'multicoretests-ci', [
-      docker('Dockerfile', {
-        deployments: [
-          deployment('live', 'ocurrent/multicoretests-ci:live', [
-            service('infra_multicoretests-ci', ci4OcamllabsIo, 'ocaml-multicoretests.ci.dev:8100'),
-          ]),
-        ],
       }),
     ]),
     repo('ocurrent', 'ocurrent-observer', [

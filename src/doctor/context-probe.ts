@@ -1,6 +1,6 @@
-import { resolveDockerContext, type DockerEndpoint } from '../exec/docker-context.js';
-import { dockerForEndpoint, type Docker } from '../exec/docker.js';
-import { sshConnectConfig, sshErrorFor, type SshSettings } from '../exec/ssh.js';
+import { resolveDockerContext, type DockerEndpoint } from '../exec/docker/context.js';
+import { dockerForEndpoint, type Docker } from '../exec/docker/client.js';
+import type { SshSettings } from '../exec/ssh/settings.js';
 
 export interface ProbeSettings {
   dockerConfigDir: string;
@@ -18,41 +18,23 @@ export interface ProbeSettings {
 export async function probeContext(name: string, s: ProbeSettings): Promise<string | undefined> {
   let endpoint: DockerEndpoint;
   try {
-    endpoint = resolveDockerContext(name, s.dockerConfigDir);
+    endpoint = resolveDockerContext(name, s.dockerConfigDir, s.ssh);
   } catch (err) {
     return (err as Error).message;
   }
-  if (endpoint.kind !== 'ssh') {
-    const docker = dockerForEndpoint(endpoint, notSsh, s.dockerHost);
-    return ping(docker, s.timeoutMs, (err) => err);
-  }
-  const { target } = endpoint;
-  let config: ReturnType<typeof sshConnectConfig>;
+  let docker: Docker;
   try {
-    config = sshConnectConfig(target, s.ssh);
+    docker = dockerForEndpoint(endpoint, s.ssh, s.dockerHost);
   } catch (err) {
-    return (err as Error).message;
+    return (err as Error).message; // an unreadable SSH key, a malformed DOCKER_HOST
   }
-  const docker = dockerForEndpoint(endpoint, () => config);
-  // ssh2's connection failures carry a `level`; the engine's own answers pass as they are.
-  return ping(docker, s.timeoutMs, (err) =>
-    typeof (err as { level?: unknown }).level === 'string'
-      ? sshErrorFor(err, target, s.ssh, config)
-      : err,
-  );
+  return ping(docker, s.timeoutMs);
 }
-
-const notSsh = () => {
-  throw new Error('not an SSH endpoint');
-};
 
 type Pingable = { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
 
-async function ping(
-  docker: Docker,
-  timeoutMs: number,
-  explain: (err: unknown) => unknown,
-): Promise<string | undefined> {
+/** Over SSH a connection failure is already an `SshError` saying what to do (see over-ssh.ts). */
+async function ping(docker: Docker, timeoutMs: number): Promise<string | undefined> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     // dockerode's typings lack ping's options; it passes `abortSignal` to the request.
@@ -60,7 +42,6 @@ async function ping(
     return undefined;
   } catch (err) {
     if (signal.aborted) return `the engine did not answer within ${timeoutMs}ms`;
-    const why = explain(err);
-    return why instanceof Error ? why.message : String(why);
+    return err instanceof Error ? err.message : String(err);
   }
 }

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Probot } from 'probot';
 import { parseFlavour } from '../config/load.js';
-import type { DeploySettings } from '../deploy-deps.js';
+import type { DeploySettings } from '../wiring/deploy-deps.js';
 import { builtInFlavours } from '../deployers/index.js';
 import { requiredChecks } from '../github/branch-protection.js';
 import { installationRepos } from '../github/installation-repos.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../wiring/runtime.js';
 import { DriftStore } from '../store/drift-store.js';
 import { probeContext } from './context-probe.js';
 import { runDoctor } from './doctor.js';

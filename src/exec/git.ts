@@ -56,14 +56,14 @@ export async function fetchCommit(req: FetchRequest): Promise<void> {
   await run(gitArgv.checkout(req.dir, req.sha), opts);
 }
 
-/** The commit `ref` (e.g. `refs/heads/master`) points to at `url`, read anonymously; undefined when there is no such ref. */
+/** The commit `ref` (e.g. `refs/heads/master`) points to at `url` (anonymously without a token); undefined when there is no such ref. */
 export async function lsRemote(
   url: string,
   ref: string,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: { signal?: AbortSignal; timeoutMs?: number; token?: string } = {},
 ): Promise<string | undefined> {
   const out = await run(gitArgv.lsRemote(url, ref), {
-    env: authEnv(),
+    env: authEnv(opts.token),
     signal: opts.signal,
     timeoutMs: opts.timeoutMs ?? 60_000,
   });

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../config/load.js';
+import type { RegistryAccount } from '../config/registry-env.js';
+import { credentialsFromHelper } from './credential-helper.js';
 import { DOCKER_HUB } from './image-ref.js';
 
 /** A user and password for one registry, and the file they came from (named in errors). */
@@ -16,16 +18,15 @@ export interface RegistryCredentials {
 export interface CredentialsOptions {
   /** `$DOCKER_CONFIG`, usually `~/.docker`; its `config.json` is what `docker login` writes. */
   dockerConfigDir: string;
-  /** With `passwordFile`, used for every registry before `config.json`. */
-  user?: string;
-  /** A file holding only the password (the original's `/run/secrets/ocurrent-hub`). */
-  passwordFile?: string;
+  /** A user and password file for one registry, used for that registry only, before any file. */
+  account?: RegistryAccount;
+  /** Another file in `config.json` form (e.g. a mounted secret), read before `config.json`. */
+  authFile?: string;
 }
 
-/** The key `docker login` uses for Docker Hub. */
-export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
-
 const configSchema = z.object({
+  credsStore: z.string().optional(),
+  credHelpers: z.record(z.string(), z.string()).optional(),
   auths: z
     .record(
       z.string(),
@@ -39,20 +40,27 @@ const configSchema = z.object({
 });
 
 /**
- * The credentials for `registry` (as in an `ImageRef`: `docker.io`, `host:port`):
- * `user` + `passwordFile` when both are given, else the `auths` entry of
- * `<dockerConfigDir>/config.json`; undefined when there are none.
- * The password never appears in a log line or in `JSON.stringify` of the result.
+ * The credentials for `registry` (as in an `ImageRef`: `docker.io`, `host:port`), and
+ * for no other: the account when it is that registry's, else what `authFile`, else
+ * what `<dockerConfigDir>/config.json` holds for it, read as the docker CLI does (its
+ * `credHelpers` entry, else `credsStore`, else its `auths` entry); undefined when
+ * there are none. The password never appears in a log line or in `JSON.stringify` of the result.
  */
 export async function readRegistryCredentials(
   registry: string,
   opts: CredentialsOptions,
 ): Promise<RegistryCredentials | undefined> {
-  if (opts.user && opts.passwordFile) {
-    const password = (await readText(opts.passwordFile, 'the registry password file')).trim();
+  const wanted = authKeyRegistry(registry);
+  const { account } = opts;
+  if (account && authKeyRegistry(account.registry) === wanted) {
+    const password = (await readText(account.passwordFile, 'the registry password file')).trim();
     if (!password)
-      throw new ConfigError(`${opts.passwordFile}: the registry password file is empty`);
-    return redacted({ username: opts.user, password, source: opts.passwordFile });
+      throw new ConfigError(`${account.passwordFile}: the registry password file is empty`);
+    return redacted({ username: account.user, password, source: account.passwordFile });
+  }
+  if (opts.authFile) {
+    const found = await fromDockerConfig(registry, opts.authFile, { required: true });
+    if (found) return found;
   }
   return fromDockerConfig(registry, join(opts.dockerConfigDir, 'config.json'));
 }
@@ -60,12 +68,13 @@ export async function readRegistryCredentials(
 async function fromDockerConfig(
   registry: string,
   file: string,
+  opts: { required?: boolean } = {},
 ): Promise<RegistryCredentials | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !opts.required) return undefined;
     throw new ConfigError(`${file}: cannot read the file: ${(err as Error).message}`);
   }
   let json: unknown;
@@ -79,10 +88,12 @@ async function fromDockerConfig(
     const issue = parsed.error.issues[0];
     throw new ConfigError(`${file}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  const auths = parsed.data.auths ?? {};
-  const key =
-    Object.keys(auths).find((k) => k === registry) ??
-    Object.keys(auths).find((k) => authKeyRegistry(k) === registry);
+  const { credHelpers = {}, credsStore, auths = {} } = parsed.data;
+  const helperKey = matchingKey(Object.keys(credHelpers), registry);
+  if (helperKey !== undefined)
+    return fromHelper(credHelpers[helperKey], registry, `credHelpers.${helperKey} in ${file}`);
+  if (credsStore) return fromHelper(credsStore, registry, `credsStore in ${file}`);
+  const key = matchingKey(Object.keys(auths), registry);
   if (key === undefined) return undefined;
 
   const entry = auths[key];
@@ -104,8 +115,31 @@ async function fromDockerConfig(
   }
   if (entry.username && entry.password)
     return redacted({ username: entry.username, password: entry.password, source: file });
-  // An empty entry: `docker login` stored the secret in a credential helper, which we do not run.
   return undefined;
+}
+
+/** The key naming `registry`: exactly, else by the registry it stands for. */
+function matchingKey(keys: string[], registry: string): string | undefined {
+  return (
+    keys.find((k) => k === registry) ??
+    keys.find((k) => authKeyRegistry(k) === authKeyRegistry(registry))
+  );
+}
+
+async function fromHelper(
+  helper: string,
+  registry: string,
+  where: string,
+): Promise<RegistryCredentials | undefined> {
+  const found = await credentialsFromHelper(helper, registry, where);
+  return (
+    found &&
+    redacted({
+      username: found.username,
+      password: found.secret,
+      source: `docker-credential-${helper}, ${where}`,
+    })
+  );
 }
 
 /**
@@ -113,7 +147,10 @@ async function fromDockerConfig(
  * and Docker Hub's several names (`https://index.docker.io/v1/`) as `docker.io`.
  */
 export function authKeyRegistry(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, '').split('/')[0];
+  const host = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]
+    .toLowerCase();
   return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host)
     ? DOCKER_HUB
     : host;

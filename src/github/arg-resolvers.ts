@@ -3,7 +3,7 @@ import { gitBaseUrl } from '../config/env.js';
 import { lsRemote } from '../exec/git.js';
 import { parseImageRef } from '../exec/image-ref.js';
 import { RegistryError, type RegistryClient } from '../exec/registry.js';
-import type { ArgResolvers } from '../jobs/arg-sources.js';
+import type { ArgResolvers } from '../jobs/tasks/arg-sources.js';
 
 const status = (err: unknown) => (err as { status?: number }).status;
 

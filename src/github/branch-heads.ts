@@ -1,5 +1,5 @@
 import type { Probot } from 'probot';
-import type { BranchHead } from '../jobs/catch-up.js';
+import type { BranchHead } from '../jobs/tasks/catch-up.js';
 
 /** A branch's head as GitHub has it now, through the installation that can see the repository. */
 export function branchHeads(probot: Probot) {

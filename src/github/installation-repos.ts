@@ -5,6 +5,8 @@ export interface InstalledRepo {
   owner: string;
   name: string;
   fullName: string;
+  /** Where its commits are fetched from. */
+  cloneUrl: string;
   installationId: number;
 }
 
@@ -30,6 +32,7 @@ export async function installationRepos(auth: GitHubAuth): Promise<InstalledRepo
         owner: repo.owner.login,
         name: repo.name,
         fullName: repo.full_name,
+        cloneUrl: repo.clone_url,
         installationId: installation.id,
       });
   }

@@ -3,20 +3,24 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoKey, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
 import type { ArgSource } from '../config/schema.js';
-import { packContext } from '../exec/build-context.js';
-import { buildImage, type Docker } from '../exec/docker.js';
+import type { Docker } from '../exec/docker/client.js';
 import { CancelledError } from '../exec/errors.js';
-import { fetchCommit } from '../exec/git.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import { platformOf } from '../plan/deploy-jobs.js';
+import { branchOf } from '../plan/commit-event.js';
+import { DEPLOY_STATES, deploymentNames } from '../plan/deploy-message.js';
 import { formatDuration, type BuildRecord } from '../plan/check-run-output.js';
 import type { ArgStore } from '../store/arg-store.js';
+import type { BuildSlots } from '../store/build-slots.js';
+import type { UntrustedBuildNetwork } from '../exec/untrusted-build.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
-import { argSourcesOf } from './arg-sources.js';
+import { argSourcesOf } from './tasks/arg-sources.js';
 import { cancelReason, describeFailure, givenUp, isRetryable } from './errors.js';
-import type { Gates } from './gates.js';
+import type { Gates } from '../store/gates.js';
 import { JobLog } from './job-log.js';
-import { stageImage, type StageDeps } from './stage.js';
+import { deploymentReporter } from './deploy-reports.js';
+import type { BuildSteps } from './build-steps.js';
+import type { StageDeps } from './stage.js';
 import type { Queues } from './queues.js';
 
 export interface BuildDeps {
@@ -24,15 +28,21 @@ export interface BuildDeps {
   store: CommitStore;
   queues: Queues;
   docker: Docker;
+  /** Fetching, packing, building and staging (`buildSteps` for the real ones). */
+  steps: BuildSteps;
   workDir: string;
   /** A token that can read the repository; undefined for public repos in local mode. */
   repoToken: (installationId: number) => Promise<string | undefined>;
   /** Confirmation gates (`--confirm LEVEL`); absent: nothing waits. */
   gates?: Gates;
-  /** A build taking longer fails (riscv64 builds get twice as long); default one hour. */
+  /** A build taking longer fails (twice as long for builds that include riscv64); default 50 minutes. */
   buildTimeoutMs?: number;
   /** Pushing to the staging repository; absent on workers that only check builds. */
   stage?: StageDeps;
+  /** Builds of forks' pull requests run at most `perRepo` at once per repository. */
+  forkSlots?: { slots: BuildSlots; perRepo: number };
+  /** The network of untrusted builds' RUN steps (DEPLOYER_UNTRUSTED_BUILD_NETWORK). */
+  untrustedNetwork?: UntrustedBuildNetwork;
   /** Build arguments taken from elsewhere (`argsFrom`): the values last seen, and how to read them. */
   args?: {
     store: ArgStore;
@@ -84,7 +94,7 @@ async function argsFromElsewhere(
   return values;
 }
 
-/** The build job: fetch the commit, build it on the local engine, record the outcome. */
+/** The build job: waits for its gate and (untrusted) its repository's slot, then runs the build. */
 export async function processBuild(
   deps: BuildDeps,
   job: Job<BuildJobData>,
@@ -100,6 +110,48 @@ export async function processBuild(
   const what = `${spec.label} of ${data.repo} at ${data.sha.slice(0, 7)} for ${data.pool}`;
   await deps.gates?.pass(job, token, 'build', `build ${what}`);
 
+  // A build that hangs (an engine that stops answering) fails instead of holding the pool.
+  const timeoutMs = buildTimeLimit(deps.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS, spec);
+  const slot = data.fork && deps.forkSlots;
+  if (
+    slot &&
+    !(await slot.slots.take(data.repo, job.id!, slot.perRepo, timeoutMs + SLOT_SLACK_MS))
+  ) {
+    // The repository's untrusted builds are all running: this one waits its turn.
+    await job.moveToDelayed(Date.now() + SLOT_RECHECK_MS, token);
+    throw new DelayedError();
+  }
+  try {
+    return await runBuild(deps, job, { spec, what, timeoutMs }, signal, token);
+  } finally {
+    if (slot) await slot.slots.give(data.repo, job.id!);
+  }
+}
+
+const DEFAULT_BUILD_TIMEOUT_MS = 50 * 60_000;
+
+/**
+ * A build's time limit, as the original sets it: doubled for every pool of a build
+ * whose pools include riscv64 (slow machines), not only for the riscv64 one.
+ */
+export function buildTimeLimit(baseMs: number, spec: BuildSpec): number {
+  const pools = spec.build.kind === 'docker' ? spec.build.archs : [];
+  return pools.includes('linux-riscv64') ? baseMs * 2 : baseMs;
+}
+
+const SLOT_RECHECK_MS = 2_000;
+// A slot outlives its build's time limit a little, so a killed worker's slot frees itself.
+const SLOT_SLACK_MS = 60_000;
+
+/** Fetches the commit, builds it on the local engine, stages it if asked, and records the outcome. */
+async function runBuild(
+  deps: BuildDeps,
+  job: Job<BuildJobData>,
+  { spec, what, timeoutMs }: { spec: BuildSpec; what: string; timeoutMs: number },
+  signal?: AbortSignal,
+  token?: string,
+): Promise<{ imageId: string }> {
+  const data = job.data;
   const field = recordField(spec.key, data.pool);
   const before = await deps.store.record(data.repo, data.sha, field);
   if (before?.status === 'cancelled')
@@ -114,7 +166,11 @@ export async function processBuild(
     startedAt: Date.now(),
   };
   await deps.store.putRecord(data.repo, data.sha, record);
-  await deps.queues.requestCheckSync(data.repo, data.sha);
+  // A build that will be staged starts its deployments' Slack messages.
+  const branch = data.stage && deps.stage ? branchOf(data.ref) : undefined;
+  const names = branch ? deploymentNames(spec.build, branch) : [];
+  const announce = deploymentReporter(deps.stage?.messages, data, job.id!, names);
+  await announce(DEPLOY_STATES.building);
 
   const log = new JobLog(job);
   const dir = join(deps.workDir, `${job.id}-${job.attemptsMade}`);
@@ -127,16 +183,13 @@ export async function processBuild(
       finishedAt: Date.now(),
       logTail: log.lastLines(),
     });
-    await deps.queues.requestCheckSync(data.repo, data.sha);
   };
 
-  // A build that hangs (an engine that stops answering) fails instead of holding the pool.
-  const timeoutMs = (deps.buildTimeoutMs ?? 3_600_000) * (data.pool === 'linux-riscv64' ? 2 : 1);
   const deadline = AbortSignal.timeout(timeoutMs);
   const limited = signal ? AbortSignal.any([signal, deadline]) : deadline;
   try {
     log.line(`Fetching ${data.repo} at ${data.sha} (${data.ref})`);
-    await fetchCommit({
+    await deps.steps.fetchCommit({
       cloneUrl: data.cloneUrl,
       sha: data.sha,
       ref: data.ref,
@@ -147,8 +200,16 @@ export async function processBuild(
     const fromElsewhere = await argsFromElsewhere(deps, spec, log);
     for (const [arg, value] of Object.entries(fromElsewhere)) log.line(`Using ${arg}=${value}`);
     log.line(`Building ${inputs.dockerfile} for ${platformOf(data.pool)}`);
-    const result = await buildImage(deps.docker, {
-      context: packContext(dir, { includeGit: inputs.includeGit }),
+    // Only a build that will be staged is trusted: forks and PRs get isolated builds.
+    const untrusted = !data.stage;
+    const result = await deps.steps.buildImage(deps.docker, {
+      context: await deps.steps.packContext(dir, {
+        includeGit: inputs.includeGit,
+        dockerfile: inputs.dockerfile,
+        untrusted,
+      }),
+      untrusted,
+      untrustedNetwork: deps.untrustedNetwork,
       dockerfile: inputs.dockerfile,
       buildArgs: { ...inputs.buildArgs, ...fromElsewhere },
       target: inputs.target,
@@ -162,7 +223,7 @@ export async function processBuild(
     if (data.stage && deps.stage) {
       await deps.gates?.pass(job, token, 'push', `push ${what} to ${deps.stage.stagingRepo}`);
       const tag = imageTag(spec, data);
-      await stageImage(deps.stage, spec, data, tag, (line) => log.line(line), limited);
+      await deps.steps.stageImage(deps.stage, spec, data, tag, (line) => log.line(line), limited);
     }
     await finish({ status: 'success' });
     return result;
@@ -172,6 +233,7 @@ export async function processBuild(
       const reason = `Build failed: timed out after ${formatDuration(timeoutMs)}`;
       log.line(reason);
       await finish({ status: 'failure', error: reason });
+      await announce(DEPLOY_STATES.buildFailed(reason));
       throw new UnrecoverableError(reason);
     }
     const reason = describeFailure(err, signal);
@@ -179,6 +241,7 @@ export async function processBuild(
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (err instanceof CancelledError || signal?.aborted) {
       await finish({ status: 'cancelled', error: cancelReason(err, signal) });
+      await announce(DEPLOY_STATES.buildCancelled(cancelReason(err, signal)));
       throw new UnrecoverableError(reason);
     }
     if (isRetryable(err) && !lastAttempt) {
@@ -193,6 +256,7 @@ export async function processBuild(
     }
     const final = givenUp(reason, job.attemptsMade + 1);
     await finish({ status: 'failure', error: final });
+    await announce(DEPLOY_STATES.buildFailed(final));
     throw new UnrecoverableError(final);
   } finally {
     await rm(dir, { recursive: true, force: true });

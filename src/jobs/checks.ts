@@ -2,14 +2,11 @@ import type { Job } from 'bullmq';
 import { writeCheckRun, type Octokit } from '../github/check-runs.js';
 import { checkRunState, type BuildRecord } from '../plan/check-run-output.js';
 import type { CommitStore } from '../store/commit-store.js';
-import type { DeployStore } from '../store/deploy-store.js';
-import type { Gates } from './gates.js';
+import type { Gates } from '../store/gates.js';
 import type { CheckJobData } from './queues.js';
 
 export interface CheckDeps {
   store: CommitStore;
-  /** Where the commit was deployed (it then offers Roll back); absent: nothing is. */
-  deploys?: DeployStore;
   /** Operations waiting for an admin (the check run asks for them). */
   gates?: Gates;
   baseUrl: string;
@@ -36,7 +33,7 @@ export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>):
     deps.store.meta(repo, sha),
     deps.store.records(repo, sha),
     deps.gates?.pendingFor(repo, sha),
-    deps.deploys?.deployedTo(repo, sha),
+    deps.store.deployedTo(repo, sha),
   ]);
   if (!meta || records.length === 0) return 'nothing recorded';
   if (!deps.github) return 'no GitHub App (local mode)';
@@ -52,11 +49,11 @@ export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>):
     // Created as it was when the commit arrived, so GitHub always shows queued first.
     const queued = checkRunState(records.map(asQueued), deps.baseUrl, { waiting, deployedTo });
     checkRunId = await writeCheckRun(octokit, { owner, repo: name, sha }, queued);
-    await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: JSON.stringify(queued) });
+    await deps.store.noteCheckRun(repo, sha, { checkRunId, lastWritten: JSON.stringify(queued) });
     if (JSON.stringify(queued) === body) return 'queued';
   }
   await writeCheckRun(octokit, { owner, repo: name, sha, checkRunId }, state);
-  await deps.store.updateMeta(repo, sha, { checkRunId, lastWritten: body });
+  await deps.store.noteCheckRun(repo, sha, { checkRunId, lastWritten: body });
   return `${state.status}${state.conclusion ? `/${state.conclusion}` : ''}`;
 }
 

@@ -1,17 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { repoKey, type RepoIndex } from '../config/repo-index.js';
 import { acceptCommit, type IntakeDeps } from './intake.js';
-import { moveOldIntakeQueue } from './intake-migrate.js';
-import { IntakeStream, type IntakeEntry, type IntakeJobData } from './intake-stream.js';
+import { moveOldIntakeStream } from './intake-migrate.js';
+import { INTAKE_QUEUE, type IntakeJobData } from './intake-queue.js';
 
 export interface IntakeWorkerDeps extends IntakeDeps {
   index: RepoIndex;
 }
 
-/** What became of a delivery's commit (logged). */
+/** What became of a delivery's commit (the job's return value, kept a day). */
 export interface IntakeOutcome {
   repo?: string;
   enqueued: number;
@@ -23,9 +22,9 @@ export interface IntakeOutcome {
 /** Takes in the commit of one webhook delivery, as the receiver once did on the request path. */
 export async function processIntake(
   deps: IntakeWorkerDeps,
-  data: IntakeJobData,
+  job: Job<IntakeJobData>,
 ): Promise<IntakeOutcome> {
-  const { commit, rebuild, before } = data;
+  const { commit, rebuild, before } = job.data;
   const entry = deps.index.get(repoKey(commit.owner, commit.name));
   // The configuration changed between the delivery and now.
   if (!entry) return { enqueued: 0, ignored: 'repository not watched by this flavour' };
@@ -40,138 +39,54 @@ export async function processIntake(
 
 export interface IntakeWorkerOptions {
   deps: IntakeWorkerDeps;
-  redis: Redis;
+  connection: Redis;
   prefix: string;
   log: Logger;
-  /** An entry whose reader stopped (killed) is taken up by another after this long. */
+  /** A killed worker's delivery is taken up by another after about this long. */
   lockMs: number;
-  /** Tries of one delivery before it is given up (each waits twice as long as the last). */
-  attempts?: number;
-  backoffMs?: number;
 }
 
-const BATCH = 32;
-const BLOCK_MS = 1_000;
-// A reader idle this long that holds nothing is a worker that was killed.
-const GONE_MS = 24 * 3600 * 1000;
-
 /**
- * Reads the deliveries of the intake stream (src/jobs/intake-stream.ts) and takes each
- * in, in the order they came: a delivery that fails is retried with backoff before the
- * next, so pushes to one ref keep their order. Between processes, the head swap keeps
- * deliveries of one ref from racing. Returns a function that stops it.
+ * Takes one delivery at a time, in the order they came; a delivery that fails is retried
+ * with backoff (BullMQ), and one a killed worker held is taken up as a stalled job. Between
+ * processes, the head swap keeps deliveries of one ref from racing.
  */
 export function startIntakeWorker(opts: IntakeWorkerOptions): () => Promise<void> {
-  const { deps, log, lockMs } = opts;
-  const attempts = opts.attempts ?? 5;
-  const backoffMs = opts.backoffMs ?? 1_000;
-  const stream = new IntakeStream(opts.redis, opts.prefix);
-  // XREADGROUP blocks its connection: it gets one of its own.
-  const blocking = opts.redis.duplicate();
-  blocking.on('error', () => undefined); // reported through the shared connection
-  const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let stopping = false;
-  let halt!: () => void;
-  // Settles when stop() is called: a read waiting on a Redis that is down never would.
-  const halted = new Promise<IntakeEntry[]>((r) => (halt = () => r([])));
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-  /** Takes one delivery in, retrying it with backoff; gives it up after `attempts`. */
-  const take = async (data: IntakeJobData): Promise<void> => {
-    const fields = { delivery: data.delivery, sha: data.commit.sha, ref: data.commit.ref };
-    if (await stream.taken(data.delivery)) {
-      log.debug(fields, 'redelivery already taken in');
-      return;
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await processIntake(deps, data);
-        await stream.remember(data.delivery);
-        if (outcome.stale)
-          log.info({ ...fields, ...outcome }, 'push older than the ref head ignored');
-        else if (outcome.ignored) log.debug({ ...fields, ...outcome }, 'delivery ignored');
-        else log.info({ ...fields, ...outcome }, 'commit accepted');
-        return;
-      } catch (err) {
-        // Stopping: the entry stays pending, for another reader to take up.
-        if (stopping) throw err;
-        const reason = (err as Error).message;
-        if (attempt >= attempts) {
-          log.error({ ...fields, attempts: attempt, reason }, 'intake of a delivery failed');
-          return;
-        }
-        log.warn({ ...fields, attempt, reason }, 'intake of a delivery failed; retrying');
-        await pause(backoffMs * 2 ** (attempt - 1));
-        if (stopping) throw err;
-      }
-    }
-  };
-
-  const takeAll = async (entry: IntakeEntry): Promise<void> => {
-    if (entry.unreadable)
-      log.error({ entry: entry.id, fields: entry.unreadable }, 'unreadable intake fields dropped');
-    for (const data of entry.deliveries) await take(data);
-    await stream.finish(entry);
-  };
-
-  /**
-   * Takes a batch in, in order. The entries not finished yet are held all along, so
-   * that no other reader claims one as left by a dead worker while it waits its turn.
-   */
-  const takeBatch = async (entries: IntakeEntry[]): Promise<void> => {
-    const left = new Set(entries.map((e) => e.id));
-    const holding = setInterval(
-      () => void stream.hold(consumer, [...left]).catch(() => undefined),
-      Math.max(100, lockMs / 3),
-    );
-    try {
-      for (const entry of entries) {
-        if (stopping) break; // the rest stays pending, for another reader
-        await takeAll(entry);
-        left.delete(entry.id);
-      }
-    } finally {
-      clearInterval(holding);
-    }
-  };
-
-  const run = async () => {
-    let lastClaim = 0;
-    let grouped = false;
-    while (!stopping) {
-      try {
-        if (!grouped) {
-          await stream.ensureGroup();
-          await moveOldIntakeQueue(opts.redis, opts.prefix, stream, log);
-          await stream.forgetGone(GONE_MS);
-          grouped = true;
-        }
-        let entries: IntakeEntry[] = [];
-        // Entries left pending (a reader killed, or this one's batch broken off by an
-        // error) are claimed once idle for the lock time, by whichever reader asks first.
-        if (Date.now() - lastClaim >= lockMs / 2) {
-          entries = await stream.claimIdle(consumer, lockMs, BATCH);
-          lastClaim = Date.now();
-        }
-        if (!entries.length)
-          entries = await Promise.race([stream.read(blocking, consumer, BATCH, BLOCK_MS), halted]);
-        await takeBatch(entries);
-      } catch (err) {
-        if (stopping) break;
-        grouped = false; // the stream may be gone (a Redis restarted without its data)
-        log.error({ err: (err as Error).message }, 'intake worker error');
-        await pause(BLOCK_MS);
-      }
-    }
-  };
-  const running = run();
-
-  return async () => {
-    stopping = true;
-    halt();
-    blocking.disconnect(); // ends a blocked read at once
-    await running;
-    // Leaving is tidying up: not worth waiting for a Redis that is down.
-    if (opts.redis.status === 'ready') await stream.leave(consumer).catch(() => undefined);
-  };
+  const { log, deps, connection, prefix, lockMs } = opts;
+  void moveOldIntakeStream(connection, prefix, deps.queues.intake, log).catch((err: Error) =>
+    log.error({ err: err.message }, 'moving the old intake stream failed'),
+  );
+  const worker = new Worker<IntakeJobData, IntakeOutcome>(
+    INTAKE_QUEUE,
+    (job) => processIntake(deps, job),
+    {
+      connection: connection as ConnectionOptions,
+      prefix,
+      concurrency: 1,
+      lockDuration: lockMs,
+      stalledInterval: Math.max(1_000, Math.floor(lockMs / 2)),
+    },
+  );
+  worker.on('error', (err) => log.error({ err }, 'intake worker error'));
+  worker.on('completed', (job, outcome) => {
+    const { delivery, commit } = job.data;
+    const fields = { delivery, repo: outcome.repo, sha: commit.sha, ref: commit.ref, ...outcome };
+    if (outcome.stale) log.info(fields, 'push older than the ref head ignored');
+    else if (outcome.ignored) log.debug(fields, 'delivery ignored');
+    else log.info(fields, 'commit accepted');
+  });
+  worker.on('failed', (job, err) =>
+    log.warn(
+      {
+        delivery: job?.data.delivery,
+        sha: job?.data.commit.sha,
+        attempts: job?.attemptsMade,
+        reason: err.message,
+      },
+      'intake of a delivery failed',
+    ),
+  );
+  // A delivery being taken in is finished first, unless Redis is out of reach: then its
+  // job would wait for ever, and is taken up again as a stalled job anyway.
+  return () => worker.close(connection.status !== 'ready');
 }

@@ -1,13 +1,17 @@
 import type { Job } from 'bullmq';
 import type { RepoEntry } from '../config/repo-index.js';
-import { planBuilds, supersededBy, type BuildJobData } from '../plan/build-jobs.js';
-import { branchOf, type CommitEvent } from '../plan/commit-event.js';
+import {
+  buildPriority,
+  planBuilds,
+  type BuildJobData,
+  type PlannedBuild,
+} from '../plan/build-jobs.js';
+import { coalesceDelay, decideIntake } from '../plan/intake.js';
+import type { CommitEvent } from '../plan/commit-event.js';
 import type { BuildRecord } from '../plan/check-run-output.js';
 import { recordField, type CommitStore } from '../store/commit-store.js';
-import type { Gates } from './gates.js';
+import type { Gates } from '../store/gates.js';
 import { buildJobOptions, type Queues } from './queues.js';
-
-const COALESCE_MS = 500;
 
 export interface IntakeDeps {
   queues: Queues;
@@ -48,61 +52,60 @@ export async function acceptCommit(
   const { queues, store } = deps;
   const repo = entry.fullName;
   // One atomic swap, so overlapping deliveries never both supersede the same commit.
-  let old: string | undefined;
-  if (!opts.rebuild) {
+  let heads: Record<string, string>;
+  if (opts.rebuild) heads = await store.heads(repo);
+  else {
     const swap = await store.swapHead(repo, commit.ref, commit.sha, opts.before);
     if ('stale' in swap) return { enqueued: [], stale: swap.stale };
-    old = supersededBy(swap.heads, commit.ref, commit.sha);
+    heads = swap.heads;
   }
   const known = await store.meta(repo, commit.sha);
-  // A re-run keeps how the commit first came (its ref, and whether it is a fork's).
-  const meta =
-    opts.rebuild && known
-      ? { ...known, installationId: commit.installationId }
-      : {
-          ref: commit.ref,
-          fork: commit.fork || (known?.fork ?? false),
-          cloneUrl: commit.cloneUrl,
-          installationId: commit.installationId,
-          checkRunId: known?.checkRunId,
-        };
-  if (opts.rebuild) delete meta.checkRunId; // a re-run gets a fresh check run, as GitHub expects
-  // What GitHub already shows stays known, so a commit arriving again causes no write.
-  const lastWritten = opts.rebuild ? undefined : known?.lastWritten;
-  await store.saveMeta(repo, commit.sha, { ...meta, lastWritten });
-
-  // A burst of pushes to one branch: a push that finds the last one still building
-  // waits a moment, so the next can replace it; a lone push builds at once.
-  const delay =
-    branchOf(commit.ref) && old && (await store.records(repo, old)).some(inProgress)
-      ? { delay: COALESCE_MS }
-      : {};
-  const enqueued: string[] = [];
-  for (const planned of planBuilds(entry, { ...commit, ...meta })) {
-    const queue = queues.build(planned.data.pool);
-    const existing = await queue.getJob(planned.jobId);
+  const {
+    event,
+    meta,
+    superseded: old,
+  } = decideIntake(entry, {
+    commit,
+    rebuild: Boolean(opts.rebuild),
+    heads,
+    known,
+  });
+  const oldBuilding = old ? (await store.records(repo, old)).some(inProgress) : false;
+  const delayMs = coalesceDelay(commit, oldBuilding);
+  const toEnqueue: PlannedBuild[] = [];
+  for (const build of planBuilds(entry, event)) {
+    const existing = await queues.build(build.data.pool).getJob(build.jobId);
     if (existing) {
       const state = await existing.getState();
       if (!(opts.rebuild && FINISHED.has(state))) continue;
       await existing.remove();
     }
-    await store.putRecord(repo, commit.sha, {
-      specKey: planned.data.specKey,
-      label: entry.specs.find((s) => s.key === planned.data.specKey)?.label ?? planned.data.specKey,
-      pool: planned.data.pool,
-      jobId: planned.jobId,
+    toEnqueue.push(build);
+  }
+  // Meta and records in one write, so the check run never shows the commit half taken in.
+  await store.saveCommit(
+    repo,
+    commit.sha,
+    meta,
+    toEnqueue.map((build) => ({
+      specKey: build.data.specKey,
+      label: entry.specs.find((s) => s.key === build.data.specKey)?.label ?? build.data.specKey,
+      pool: build.data.pool,
+      jobId: build.jobId,
       status: 'queued',
       queuedAt: Date.now(),
-    });
-    await queue.add('build', planned.data, {
+    })),
+  );
+  for (const build of toEnqueue) {
+    await queues.build(build.data.pool).add('build', build.data, {
       ...buildJobOptions,
-      jobId: planned.jobId,
-      ...delay,
+      jobId: build.jobId,
+      ...(delayMs ? { delay: delayMs } : {}),
+      ...buildPriority(build.data),
     });
-    enqueued.push(planned.jobId);
   }
-  await queues.requestCheckSync(repo, commit.sha);
   if (old) await cancelCommit(deps, entry, old, `superseded by ${commit.sha.slice(0, 7)}`);
+  const enqueued = toEnqueue.map((build) => build.jobId);
   return { enqueued, ...(old ? { superseded: old } : {}) };
 }
 
@@ -114,8 +117,9 @@ export async function cancelCommit(
   reason: string,
 ): Promise<void> {
   const { queues, store } = deps;
+  const stopped: BuildRecord[] = [];
   for (const record of await store.records(entry.fullName, sha)) {
-    if (record.status !== 'queued' && record.status !== 'running') continue;
+    if (!inProgress(record)) continue;
     const job = (await queues.build(record.pool as BuildJobData['pool']).getJob(record.jobId)) as
       Job<BuildJobData> | undefined;
     const state = job ? await job.getState() : 'unknown';
@@ -130,19 +134,18 @@ export async function cancelCommit(
       await queues.cancelActive(job.data.pool, job.id!, reason);
     }
     await deps.gates?.forget(record.jobId);
+    stopped.push(record);
+  }
+  // Read again just before the one write: a worker may have finished a build meanwhile.
+  const cancelled: BuildRecord[] = [];
+  for (const record of stopped) {
     const latest = await store.record(
       entry.fullName,
       sha,
       recordField(record.specKey, record.pool),
     );
-    if (latest && (latest.status === 'queued' || latest.status === 'running')) {
-      await store.putRecord(entry.fullName, sha, {
-        ...latest,
-        status: 'cancelled',
-        finishedAt: Date.now(),
-        error: reason,
-      });
-    }
+    if (latest && inProgress(latest))
+      cancelled.push({ ...latest, status: 'cancelled', finishedAt: Date.now(), error: reason });
   }
-  await queues.requestCheckSync(entry.fullName, sha);
+  await store.putRecords(entry.fullName, sha, cancelled);
 }

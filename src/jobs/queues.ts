@@ -4,7 +4,7 @@ import type { Arch } from '../config/schema.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
 import { buildQueueName } from '../plan/build-jobs.js';
-import { IntakeStream } from './intake-stream.js';
+import { IntakeQueue } from './intake-queue.js';
 
 export interface CheckJobData {
   repo: string;
@@ -39,7 +39,7 @@ export class Queues {
   private readonly builds = new Map<Arch, Queue<BuildJobData>>();
   private readonly cancels = new Map<Arch, QueueEventsProducer>();
   /** Webhook deliveries' commits, taken in by a worker off the request path. */
-  readonly intake: IntakeStream;
+  readonly intake: IntakeQueue;
   readonly checks: Queue<CheckJobData>;
   readonly deploy: Queue<DeployJobData>;
   /** Housekeeping on a schedule: catching up missed webhooks. */
@@ -51,7 +51,7 @@ export class Queues {
     private readonly connection: Redis,
     readonly prefix: string,
   ) {
-    this.intake = new IntakeStream(connection, prefix);
+    this.intake = new IntakeQueue(connection, prefix);
     this.checks = new Queue<CheckJobData>(CHECKS_QUEUE, { connection, prefix });
     this.control = new Queue(CONTROL_QUEUE, { connection, prefix });
     this.deploy = new Queue<DeployJobData>(DEPLOY_QUEUE, {
@@ -59,7 +59,8 @@ export class Queues {
       prefix,
       defaultJobOptions: deployJobOptions,
     });
-    for (const queue of [this.checks, this.control, this.deploy]) this.watch(queue);
+    for (const queue of [this.intake.queue, this.checks, this.control, this.deploy])
+      this.watch(queue);
   }
 
   private watch<Q extends { on(event: 'error', listener: (err: Error) => void): unknown }>(
@@ -129,8 +130,25 @@ export class Queues {
     );
   }
 
+  /**
+   * As `schedule`, and runs the task now also when the schedule was there already (a
+   * restart): BullMQ keeps an existing schedule's next run, which may be `everyMs` away.
+   */
+  async scheduleFromNow(name: string, everyMs: number): Promise<void> {
+    const existed = await this.control.getJobScheduler(name);
+    await this.schedule(name, everyMs);
+    // One id while it waits or runs: workers starting together ask for one run.
+    if (existed)
+      await this.control.add(
+        name,
+        {},
+        { jobId: `${name}-now`, removeOnComplete: true, removeOnFail: true },
+      );
+  }
+
   async close(): Promise<void> {
     await Promise.all([
+      this.intake.close(),
       this.checks.close(),
       this.deploy.close(),
       this.control.close(),

@@ -1,5 +1,6 @@
 import type { BuildSpec } from '../config/repo-index.js';
-import { pushImage, type Docker, type EngineAuth } from '../exec/docker.js';
+import { pushImage, type EngineAuth } from '../exec/docker/images.js';
+import type { Docker } from '../exec/docker/client.js';
 import { EngineError } from '../exec/errors.js';
 import type { BuildJobData } from '../plan/build-jobs.js';
 import { branchOf } from '../plan/commit-event.js';
@@ -11,6 +12,7 @@ import {
   unikernelStagingRef,
   type DeployJobData,
 } from '../plan/deploy-jobs.js';
+import type { DeployMessages } from '../notify/deploy-messages.js';
 import type { DeployStore } from '../store/deploy-store.js';
 import type { Queues } from './queues.js';
 
@@ -20,6 +22,8 @@ export interface StageDeps {
   queues: Queues;
   stagingRepo: string;
   engineAuth: (image: string) => Promise<EngineAuth | undefined>;
+  /** Each deployment's Slack message: its build is where it starts. */
+  messages?: DeployMessages;
   /**
    * The error for a push the registry refused (401: no or wrong credentials, 403: no
    * access), saying which credentials to provide; final, as a retry cannot help.

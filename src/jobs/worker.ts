@@ -7,7 +7,8 @@ import { buildQueueName, type BuildJobData } from '../plan/build-jobs.js';
 import { processBuild, type BuildDeps } from './build.js';
 import { processCheckSync, type CheckDeps } from './checks.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
-import { processDeploy, type DeployDeps } from './deploy.js';
+import type { DeployDeps } from './deploy-deps.js';
+import { processDeploy } from './deploy.js';
 import { startIntakeWorker } from './intake-worker.js';
 import {
   CANCEL_EVENT,
@@ -18,7 +19,7 @@ import {
 } from './queues.js';
 
 export interface WorkerOptions {
-  /** BullMQ's connection, and the intake stream's. */
+  /** BullMQ's connection. */
   connection: Redis;
   prefix: string;
   pools: Arch[];
@@ -53,7 +54,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   };
   // Webhook deliveries' commits, which the receiver only enqueues.
   closers.push(
-    startIntakeWorker({ deps: opts.build, redis: connection, prefix, log, lockMs: opts.lockMs }),
+    startIntakeWorker({ deps: opts.build, connection, prefix, log, lockMs: opts.lockMs }),
   );
 
   for (const pool of opts.pools) {

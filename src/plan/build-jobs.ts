@@ -62,16 +62,10 @@ export function planBuilds(entry: RepoEntry, commit: CommitEvent): PlannedBuild[
 }
 
 /**
- * The commit a new head replaces on its ref, if that commit is no longer the head
- * of any other ref (a branch and its PR often share one).
+ * Builds to be deployed come first (BullMQ takes jobs without a priority before any
+ * with one), then other branches' builds, then pull requests from forks, each in order.
  */
-export function supersededBy(
-  heads: Readonly<Record<string, string>>,
-  ref: string,
-  newSha: string,
-): string | undefined {
-  const old = heads[ref];
-  if (old === undefined || old === newSha) return undefined;
-  const stillHead = Object.entries(heads).some(([r, sha]) => r !== ref && sha === old);
-  return stillHead ? undefined : old;
+export function buildPriority(data: BuildJobData): { priority?: number } {
+  if (data.stage) return {};
+  return { priority: data.fork ? 2 : 1 };
 }

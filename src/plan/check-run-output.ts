@@ -1,3 +1,5 @@
+import { codeBlock } from './markdown.js';
+
 export type BuildStatus = 'queued' | 'running' | 'success' | 'failure' | 'cancelled';
 
 /** What is known of one build spec × pool of a commit. */
@@ -161,8 +163,10 @@ export function checkRunState(
     if (size > MAX_FIELD) break; // the rest would be cut anyway
     const lines = (r.logTail ?? []).slice(-LOG_LINES).map((l) => truncate(l, LINE_CHARS));
     const outcome = r.status === 'failure' ? 'failed' : 'cancelled';
-    const head = `### ${r.label} on ${r.pool}: ${outcome}\n\n${truncate(r.error ?? '', 2_000)}`;
-    const section = head + (lines.length ? `\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`` : '');
+    // Errors and logs may come from a fork's build: only ever inside a block they cannot close.
+    const error = r.error ? `\n\n${codeBlock(truncate(r.error, 2_000))}` : '';
+    const log = lines.length ? `\n\n${codeBlock(lines.join('\n'))}` : '';
+    const section = `### ${r.label} on ${r.pool}: ${outcome}${error}${log}`;
     details.push(section);
     size += section.length;
   }

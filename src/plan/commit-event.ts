@@ -32,16 +32,19 @@ const pushSchema = z.object({
   installation,
 });
 
+/** A pull request's head and base, as its webhook and GitHub's list of pull requests both carry them. */
+const pullRequestRefs = z.object({
+  head: z.object({
+    sha,
+    repo: z.object({ clone_url: z.url(), full_name: z.string() }).nullable(),
+  }),
+  base: z.object({ repo: z.object({ full_name: z.string() }) }),
+});
+
 const pullRequestSchema = z.object({
   action: z.string(),
   number: z.number().int().positive(),
-  pull_request: z.object({
-    head: z.object({
-      sha,
-      repo: z.object({ clone_url: z.url(), full_name: z.string() }).nullable(),
-    }),
-    base: z.object({ repo: z.object({ full_name: z.string() }) }),
-  }),
+  pull_request: pullRequestRefs,
   repository,
   installation,
 });
@@ -91,17 +94,67 @@ export function parsePullRequest(payload: unknown): Parsed {
   const p = pullRequestSchema.safeParse(payload);
   if (!p.success) return { ignore: `malformed pull_request payload: ${z.prettifyError(p.error)}` };
   if (!PR_ACTIONS.has(p.data.action)) return { ignore: `pull_request action ${p.data.action}` };
-  const { head, base: target } = p.data.pull_request;
+  const { repository: repo, installation: inst, number, pull_request: pr } = p.data;
+  return { commit: pullRequestCommit(base(repo, inst), number, pr) };
+}
+
+/**
+ * The commit of a pull request: its head, checked under `refs/pull/<n>/head` and
+ * fetched from the base repository; a head from another repository (or one that is
+ * gone) is a fork's.
+ */
+function pullRequestCommit(
+  repo: ReturnType<typeof base>,
+  number: number,
+  { head, base: target }: z.infer<typeof pullRequestRefs>,
+): CommitEvent {
   const fork =
     head.repo === null || head.repo.full_name.toLowerCase() !== target.repo.full_name.toLowerCase();
+  return { ...repo, sha: head.sha, ref: `refs/pull/${number}/head`, fork };
+}
+
+const listedBranchSchema = z.object({
+  name: z.string().max(300).refine(isValidRefName, 'a valid git branch name'),
+  commit: z.object({ sha }),
+});
+
+const listedPullRequestSchema = pullRequestRefs.extend({
+  number: z.number().int().positive(),
+  state: z.literal('open'),
+  base: z.object({ repo: repository.extend({ full_name: z.string() }) }),
+});
+
+/** A repository the App can see, as the lists of its branches and pull requests are read. */
+export interface ListedRepo {
+  owner: string;
+  name: string;
+  cloneUrl: string;
+  installationId: number;
+}
+
+/**
+ * A branch as GET /repos/{owner}/{repo}/branches lists it: the commit a push of its
+ * head would bring.
+ */
+export function parseListedBranch(repo: ListedRepo, branch: unknown): Parsed {
+  const p = listedBranchSchema.safeParse(branch);
+  if (!p.success) return { ignore: `malformed branch: ${z.prettifyError(p.error)}` };
+  const { owner, name, cloneUrl, installationId } = repo;
+  const ref = `${BRANCH_PREFIX}${p.data.name}`;
   return {
-    commit: {
-      ...base(p.data.repository, p.data.installation),
-      sha: head.sha,
-      ref: `refs/pull/${p.data.number}/head`,
-      fork,
-    },
+    commit: { owner, name, cloneUrl, installationId, sha: p.data.commit.sha, ref, fork: false },
   };
+}
+
+/**
+ * An open pull request as GET /repos/{owner}/{repo}/pulls lists it: the commit its
+ * `pull_request` webhook would bring, a fork's included.
+ */
+export function parseListedPullRequest(installationId: number, pull: unknown): Parsed {
+  const p = listedPullRequestSchema.safeParse(pull);
+  if (!p.success) return { ignore: `malformed pull request: ${z.prettifyError(p.error)}` };
+  const repo = base(p.data.base.repo, { id: installationId });
+  return { commit: pullRequestCommit(repo, p.data.number, p.data) };
 }
 
 /** "Re-run" in GitHub: the commit of the suite, on its branch or its pull request. */

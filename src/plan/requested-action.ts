@@ -4,6 +4,7 @@ import { CHECK_ACTIONS, CHECK_NAME, type CheckAction } from './check-run-output.
 /** A button pressed on the check run: what, on which commit, by whom. */
 export interface RequestedAction {
   action: CheckAction;
+  checkRunId: number;
   repo: string;
   sha: string;
   login: string;
@@ -11,6 +12,7 @@ export interface RequestedAction {
 
 const payload = z.object({
   check_run: z.object({
+    id: z.number().int().positive(),
     name: z.string(),
     head_sha: z.string().regex(/^[0-9a-f]{40}$/),
   }),
@@ -32,6 +34,7 @@ export function parseRequestedAction(
   return {
     request: {
       action: id as CheckAction,
+      checkRunId: p.check_run.id,
       repo: p.repository.full_name,
       sha: p.check_run.head_sha,
       login: p.sender.login,

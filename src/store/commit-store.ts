@@ -37,11 +37,16 @@ const WEEK = 7 * 24 * 3600;
 /** What `swapHead` did: the heads before it set the ref's, or the head that made the push stale. */
 export type HeadSwap = { heads: Record<string, string> } | { stale: string };
 
-/** Per-commit build records and per-ref heads, in Redis under one namespace per flavour. */
+/**
+ * Per-commit state (how it came, its build records, where it was deployed) and per-ref
+ * heads, in Redis under one namespace per flavour. Every change to a commit's state is
+ * told to `onChange`, once per write, so its check run follows.
+ */
 export class CommitStore {
   constructor(
     private readonly redis: Redis,
     private readonly ns: string,
+    private readonly onChange: (repo: string, sha: string) => Promise<void> = async () => {},
   ) {}
 
   private commitKey(repo: string, sha: string): string {
@@ -52,6 +57,9 @@ export class CommitStore {
   }
   private movedFromKey(repo: string, ref: string): string {
     return `${this.ns}:moved-from:${repo.toLowerCase()}:${ref}`;
+  }
+  private deployedToKey(repo: string, sha: string): string {
+    return `${this.ns}:deployed-to:${repo.toLowerCase()}:${sha}`;
   }
 
   async heads(repo: string): Promise<Record<string, string>> {
@@ -92,14 +100,28 @@ export class CommitStore {
     return raw ? (JSON.parse(raw) as CommitMeta) : undefined;
   }
 
-  async saveMeta(repo: string, sha: string, meta: CommitMeta): Promise<void> {
-    const key = this.commitKey(repo, sha);
-    await this.redis.multi().hset(key, META, JSON.stringify(meta)).expire(key, WEEK).exec();
+  /** Records how a commit came and the builds queued for it, in one step. */
+  async saveCommit(
+    repo: string,
+    sha: string,
+    meta: CommitMeta,
+    records: BuildRecord[],
+  ): Promise<void> {
+    await this.write(repo, sha, [[META, JSON.stringify(meta)], ...recordFields(records)]);
+    await this.onChange(repo, sha);
   }
 
-  async updateMeta(repo: string, sha: string, patch: Partial<CommitMeta>): Promise<void> {
+  /**
+   * Notes the check run last written for the commit. The check-run writer's own
+   * bookkeeping: nothing the check run shows changes, so `onChange` is not told.
+   */
+  async noteCheckRun(
+    repo: string,
+    sha: string,
+    written: Required<Pick<CommitMeta, 'checkRunId' | 'lastWritten'>>,
+  ): Promise<void> {
     const current = await this.meta(repo, sha);
-    if (current) await this.saveMeta(repo, sha, { ...current, ...patch });
+    if (current) await this.write(repo, sha, [[META, JSON.stringify({ ...current, ...written })]]);
   }
 
   async records(repo: string, sha: string): Promise<BuildRecord[]> {
@@ -115,13 +137,34 @@ export class CommitStore {
   }
 
   async putRecord(repo: string, sha: string, record: BuildRecord): Promise<void> {
+    await this.putRecords(repo, sha, [record]);
+  }
+
+  /** Writes several build records of a commit in one step (one check-run update). */
+  async putRecords(repo: string, sha: string, records: BuildRecord[]): Promise<void> {
+    if (!records.length) return;
+    await this.write(repo, sha, recordFields(records));
+    await this.onChange(repo, sha);
+  }
+
+  private async write(repo: string, sha: string, fields: [string, string][]): Promise<void> {
     const key = this.commitKey(repo, sha);
-    await this.redis
-      .multi()
-      .hset(key, recordField(record.specKey, record.pool), JSON.stringify(record))
-      .expire(key, WEEK)
-      .exec();
+    await this.redis.multi().hset(key, Object.fromEntries(fields)).expire(key, WEEK).exec();
+  }
+
+  /** Services a commit was deployed to (its check run offers Roll back). */
+  async deployedTo(repo: string, sha: string): Promise<string[]> {
+    return (await this.redis.smembers(this.deployedToKey(repo, sha))).sort();
+  }
+
+  async addDeployedTo(repo: string, sha: string, service: string): Promise<void> {
+    const key = this.deployedToKey(repo, sha);
+    await this.redis.multi().sadd(key, service).expire(key, WEEK).exec();
+    await this.onChange(repo, sha);
   }
 }
 
 export const recordField = (specKey: string, pool: string): string => `${specKey}@${pool}`;
+
+const recordFields = (records: BuildRecord[]): [string, string][] =>
+  records.map((r) => [recordField(r.specKey, r.pool), JSON.stringify(r)]);

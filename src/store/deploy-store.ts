@@ -92,20 +92,6 @@ export class DeployStore {
       await this.redis.hset(this.pinKey(), service, JSON.stringify({ ...pin, skipped: sha }));
   }
 
-  private deployedToKey(repo: string, sha: string): string {
-    return `${this.ns}:deployed-to:${repo.toLowerCase()}:${sha}`;
-  }
-
-  /** Services a commit was deployed to (for its check run's Roll back). */
-  async deployedTo(repo: string, sha: string): Promise<string[]> {
-    return (await this.redis.smembers(this.deployedToKey(repo, sha))).sort();
-  }
-
-  async addDeployedTo(repo: string, sha: string, service: string): Promise<void> {
-    const key = this.deployedToKey(repo, sha);
-    await this.redis.multi().sadd(key, service).expire(key, WEEK).exec();
-  }
-
   /** True when the service was pinned. */
   async unpin(service: string): Promise<boolean> {
     return (await this.redis.hdel(this.pinKey(), service)) === 1;

@@ -1,4 +1,5 @@
-import { DeployError, type DeployContext, type DeployOutcome, type Target } from './target.js';
+import { serviceTarget } from './service-target.js';
+import { DeployError, type DeployOutcome, type ServiceContext } from './target.js';
 
 /** The compose file with `$IMAGE_HASH` / `${IMAGE_HASH}` replaced by the digest. */
 export function withImageHash(compose: string, digest: string): string {
@@ -41,25 +42,24 @@ export const loginArgv = (registry: string, username: string): string[] => [
   registry,
 ];
 
-function composeTarget(argv: (name: string) => string[]): Target {
-  return {
-    async deploy(ctx: DeployContext): Promise<DeployOutcome> {
-      if (ctx.composeFile === undefined)
-        throw new DeployError(`${ctx.service.name}: no compose file`);
-      if (ctx.auth)
-        await ctx.shell(loginArgv(ctx.auth.serveraddress, ctx.auth.username), ctx.auth.password);
-      const command = argv(ctx.service.name);
-      ctx.log(
-        `Running ${command.join(' ')} with ${ctx.service.compose} (IMAGE_HASH=${ctx.digest})`,
-      );
-      const out = await ctx.shell(command, withImageHash(ctx.composeFile, ctx.digest));
-      for (const line of out.split('\n').filter(Boolean)) ctx.log(line);
-      return { changed: true };
-    },
+function composeUp(argv: (name: string) => string[]) {
+  return async (ctx: ServiceContext): Promise<DeployOutcome> => {
+    if (ctx.composeFile === undefined)
+      throw new DeployError(`${ctx.service.name}: no compose file`);
+    if (ctx.auth)
+      await ctx.shell(loginArgv(ctx.auth.serveraddress, ctx.auth.username), ctx.auth.password);
+    const command = argv(ctx.service.name);
+    ctx.log(`Running ${command.join(' ')} with ${ctx.service.compose} (IMAGE_HASH=${ctx.digest})`);
+    const out = await ctx.shell(command, withImageHash(ctx.composeFile, ctx.digest));
+    for (const line of out.split('\n').filter(Boolean)) ctx.log(line);
+    return { changed: true };
   };
 }
 
 /** `docker stack deploy` on a Swarm manager. */
-export const stack = composeTarget(stackDeployArgv);
+export const deployStack = composeUp(stackDeployArgv);
 /** `docker compose up -d` on a plain engine. */
-export const compose = composeTarget(composeUpArgv);
+export const deployCompose = composeUp(composeUpArgv);
+
+export const stack = serviceTarget('stack', deployStack);
+export const compose = serviceTarget('compose', deployCompose);

@@ -1,4 +1,4 @@
-import type { ServiceInfo, TaskInfo } from '../exec/docker.js';
+import type { ServiceInfo, TaskInfo } from '../exec/docker/services.js';
 
 export type Convergence =
   { state: 'converged' } | { state: 'updating' } | { state: 'failed'; reason: string };

@@ -1,13 +1,38 @@
-import type { Service } from '../config/schema.js';
-import type { Docker, EngineAuth } from '../exec/docker.js';
+import type { Service, UnikernelHost } from '../config/schema.js';
+import type { Docker } from '../exec/docker/client.js';
+import type { EngineAuth } from '../exec/docker/images.js';
+import type { RegistryClient } from '../exec/registry.js';
+import type { SshSettings } from '../exec/ssh/settings.js';
+import type { UnitKind, UnitPlace } from '../plan/deploy-units.js';
 
 /** How to run a command against a service's engine: locally, or on its host over SSH. */
 export type EngineShell = (argv: string[], stdin?: string) => Promise<string>;
 
-/** Everything a target needs to put one image on one service. */
+/** What targets reach the world through: engines, registries and hosts. */
+export interface TargetEnv {
+  engine: (context: string) => { docker: Docker; shell: EngineShell };
+  engineAuth: (image: string) => Promise<EngineAuth | undefined>;
+  /** A file of the repository at the deployed commit; absent when no commit is deployed. */
+  readFile?: (path: string) => Promise<string>;
+  registry: RegistryClient;
+  ssh: SshSettings;
+  unikernelHost: (host: string) => UnikernelHost;
+  convergeTimeoutMs: number;
+}
+
+/** One unit to put one image on. */
 export interface DeployContext {
+  place: UnitPlace;
+  /** `repository:tag@sha256:…`, what the unit should run. */
+  image: string;
+  digest: string;
+  log: (line: string) => void;
+  env: TargetEnv;
+}
+
+/** Everything a Docker service's target needs, resolved from its DeployContext. */
+export interface ServiceContext {
   service: Service;
-  /** `repository:tag@sha256:…`, what the service should run. */
   image: string;
   digest: string;
   /** Credentials for the target's registry, passed on to the engine. */
@@ -21,12 +46,13 @@ export interface DeployContext {
 }
 
 export interface DeployOutcome {
-  /** False when the service already ran this image. */
+  /** False when the unit already ran this image. */
   changed: boolean;
 }
 
-/** One way of upgrading a service; registered by kind in targets/index.ts. */
+/** One way of upgrading a unit; registered by kind in targets/index.ts. */
 export interface Target {
+  kind: UnitKind;
   deploy(ctx: DeployContext): Promise<DeployOutcome>;
 }
 

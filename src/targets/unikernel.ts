@@ -1,9 +1,12 @@
 import type { UnikernelHost } from '../config/schema.js';
 import { streamFileFromImage } from '../exec/image-file.js';
-import type { ImageRef } from '../exec/image-ref.js';
+import { parseImageRef, type ImageRef } from '../exec/image-ref.js';
 import type { RegistryClient } from '../exec/registry.js';
-import { parseSshDestination, sftpPut, sshExec, type SshSettings } from '../exec/ssh.js';
-import { DeployError } from './target.js';
+import { parseSshDestination } from '../exec/ssh/destination.js';
+import { sftpPut } from '../exec/ssh/sftp.js';
+import { sshExec } from '../exec/ssh/exec.js';
+import type { SshSettings } from '../exec/ssh/settings.js';
+import { DeployError, type DeployContext, type DeployOutcome, type Target } from './target.js';
 
 const NAME = /^[A-Za-z][-0-9A-Za-z_]*$/;
 
@@ -38,7 +41,7 @@ export async function deployUnikernel(u: UnikernelDeploy): Promise<void> {
     throw new DeployError(
       `refusing unikernel name ${JSON.stringify(u.name)}: expected ${NAME.source}`,
     );
-  const target = parseSshDestination(u.host);
+  const target = parseSshDestination(u.host, u.ssh);
   const remote = remoteUnikernelPath(u.hostConfig.directory, u.name);
   u.log(
     `Copying ${UNIKERNEL_PATH} of ${u.image.repository}@${u.image.digest} to ${u.host}:${remote}`,
@@ -51,3 +54,21 @@ export async function deployUnikernel(u: UnikernelDeploy): Promise<void> {
   const { stdout } = await sshExec(target, argv, { settings: u.ssh });
   for (const line of stdout.split('\n').filter(Boolean)) u.log(line);
 }
+
+export const unikernel: Target = {
+  kind: 'unikernel',
+  async deploy({ place, image, env, log }: DeployContext): Promise<DeployOutcome> {
+    if (place.kind !== 'unikernel')
+      throw new DeployError(`a ${place.kind} unit cannot be deployed as a unikernel`);
+    await deployUnikernel({
+      name: place.name,
+      host: place.host,
+      hostConfig: env.unikernelHost(place.host),
+      image: parseImageRef(image),
+      registry: env.registry,
+      ssh: env.ssh,
+      log,
+    });
+    return { changed: true };
+  },
+};

@@ -48,6 +48,12 @@ export function adminRoutes(actions: AdminActions, auth: Sessions): Router {
       return actions.confirm(String(req.params.id), op as Operation, by);
     }),
   );
+  // The original's path and field: `level` is none, a level, or `configured`.
+  router.post(
+    '/set/confirm',
+    auth.requireAdmin,
+    act((req, by) => actions.setConfirmLevel(field(req, 'level'), by)),
+  );
   router.post(
     '/services/rollback',
     auth.requireAdmin,

@@ -1,7 +1,11 @@
 import { repoKey, type RepoIndex } from '../config/repo-index.js';
 import type { FoundJob } from '../jobs/find-job.js';
-import type { Gates } from '../jobs/gates.js';
+import type { Gates } from '../store/gates.js';
+import { droppedLine, queueLogPlace, readLogTail } from '../jobs/job-log-store.js';
 import { refLabel, shortSha, took, when, type When } from './format.js';
+
+/** How much of its log a job page shows; the rest is a link away. */
+export const PAGE_LOG_BYTES = 256 * 1024;
 
 export const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed']);
 
@@ -30,6 +34,8 @@ export interface JobModel {
   ran?: string;
   failedReason?: string;
   lines: string[];
+  /** Set when the page shows only the end of the log: where the whole of it is. */
+  earlier?: { href: string; entries: number };
   /** The SSE stream of the rest of the log, while the job may still write to it. */
   stream?: string;
   /** Operations of this job waiting for an admin. */
@@ -47,7 +53,10 @@ export async function jobModel(
   const id = job.id!;
   // State first: a job writes its whole log before it finishes, so a finished job's log is complete.
   const state = await job.getState();
-  const { logs, count } = await queue.getJobLogs(id);
+  const log = await readLogTail(queueLogPlace(queue, id), PAGE_LOG_BYTES);
+  const notShown = log.start - log.dropped.entries;
+  const lines = logLines(log.entries);
+  if (log.dropped.entries && !notShown) lines.unshift(droppedLine(log.dropped));
   const finished = FINISHED.has(state);
   const waiting = ((await deps.gates?.pending()) ?? []).filter((g) => g.jobId === id);
   const data = job.data;
@@ -78,8 +87,11 @@ export async function jobModel(
     waited: took(job.timestamp, job.processedOn),
     ran: took(job.processedOn, job.finishedOn),
     failedReason: job.failedReason || undefined,
-    lines: logLines(logs),
-    stream: finished ? undefined : `/jobs/${encodeURIComponent(id)}/log?from=${count}`,
+    lines,
+    earlier: notShown
+      ? { href: `/jobs/${encodeURIComponent(id)}/log.txt`, entries: notShown }
+      : undefined,
+    stream: finished ? undefined : `/jobs/${encodeURIComponent(id)}/log?from=${log.total}`,
     waiting: waiting.map((g) => ({ op: g.op, description: g.description })),
     cancellable: !finished && (found.kind === 'build' || state !== 'active'),
   };

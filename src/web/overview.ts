@@ -1,10 +1,11 @@
 import { specPools, type BuildSpec, type RepoIndex } from '../config/repo-index.js';
 import { DRIFT_LABELS } from '../doctor/warnings.js';
-import type { Gates } from '../jobs/gates.js';
+import type { Gates } from '../store/gates.js';
 import type { BuildRecord, BuildStatus } from '../plan/check-run-output.js';
 import type { CommitStore } from '../store/commit-store.js';
 import type { DriftStore } from '../store/drift-store.js';
 import { refLabel, shortSha, when, type When } from './format.js';
+import { confirmView, type ConfirmView } from './confirm-level.js';
 
 export interface PoolCell {
   pool: string;
@@ -53,6 +54,8 @@ export interface OverviewModel {
   pending?: PendingView[];
   /** Undefined where no drift check runs (local mode). */
   drift?: DriftView[];
+  /** The confirmation threshold; for viewers who see flavour-wide things. */
+  confirm?: ConfirmView;
 }
 
 export type RefKind = 'deploy' | 'pr' | 'branch' | 'other';
@@ -109,14 +112,19 @@ function row(spec: BuildSpec, ref: string, kind: RefKind, sha: string, records: 
 }
 
 /** The overview: each repository's builds, each ref's latest commit and its build per pool. */
-export async function overviewModel(deps: {
-  index: RepoIndex;
-  store: CommitStore;
-  gates?: Gates;
-  drift?: DriftStore;
-}): Promise<OverviewModel> {
+export async function overviewModel(
+  deps: {
+    index: RepoIndex;
+    store: CommitStore;
+    gates?: Gates;
+    drift?: DriftStore;
+  },
+  /** What this viewer may see: repositories by name; no name = what concerns the whole flavour. */
+  show: (repo: string | undefined) => boolean = () => true,
+): Promise<OverviewModel> {
   const repos: RepoView[] = [];
   for (const entry of deps.index.values()) {
+    if (!show(entry.fullName)) continue;
     const heads = await deps.store.heads(entry.fullName);
     const records = new Map<string, BuildRecord[]>();
     for (const sha of new Set(Object.values(heads)))
@@ -131,19 +139,24 @@ export async function overviewModel(deps: {
     repos.push({ fullName: entry.fullName, specs });
   }
   const pending = deps.gates
-    ? (await deps.gates.pending()).map((p) => ({
-        href: jobHref(p.jobId),
-        jobId: p.jobId,
-        op: p.op,
-        description: p.description,
-        since: when(p.since),
-      }))
+    ? (await deps.gates.pending())
+        .filter((p) => show(p.repo))
+        .map((p) => ({
+          href: jobHref(p.jobId),
+          jobId: p.jobId,
+          op: p.op,
+          description: p.description,
+          since: when(p.since),
+        }))
     : undefined;
-  const drift = (await deps.drift?.current())?.map((w) => ({
+  // Drift names repositories the viewer may not see: it is shown with the flavour-wide things.
+  const drift = (show(undefined) ? await deps.drift?.current() : [])?.map((w) => ({
     kind: w.kind,
     label: DRIFT_LABELS[w.kind],
     message: w.message,
     since: when(w.since),
   }));
-  return { repos, pending, drift };
+  const confirm =
+    deps.gates && show(undefined) ? confirmView(await deps.gates.level.state()) : undefined;
+  return { repos, pending, drift, confirm };
 }

@@ -12,6 +12,8 @@ export interface ServiceSource {
   kind: string;
   /** Where it is deployed from: `owner/repo` branch `b`, or an upstream image. */
   from: string;
+  /** The repository it is deployed from (none for an upstream image). */
+  repo?: string;
   uri?: string;
 }
 
@@ -31,6 +33,7 @@ export function flavourServices(flavour: Pick<Flavour, 'upstreams'>, index: Repo
             name: u.service,
             kind: `unikernel on ${u.host}`,
             from: `${entry.fullName} ${u.branch}`,
+            repo: entry.fullName,
           });
         continue;
       }
@@ -41,6 +44,7 @@ export function flavourServices(flavour: Pick<Flavour, 'upstreams'>, index: Repo
             name: s.name,
             kind: `${s.kind} on ${s.context}`,
             from: `${entry.fullName} ${d.branch}`,
+            repo: entry.fullName,
             uri: s.uri,
           });
     }
@@ -116,14 +120,19 @@ function entryView(e: DeployEntry, current?: DeployEntry): EntryView {
 }
 
 /** Each service with what runs on it, its state and its history. */
-export async function servicesModel(deps: {
-  flavour: Pick<Flavour, 'upstreams'>;
-  index: RepoIndex;
-  deploys: DeployStore;
-}): Promise<ServiceView[]> {
+export async function servicesModel(
+  deps: {
+    flavour: Pick<Flavour, 'upstreams'>;
+    index: RepoIndex;
+    deploys: DeployStore;
+  },
+  /** Whether the viewer may see what is deployed from a repository (none: an upstream image). */
+  show: (repo: string | undefined) => boolean = () => true,
+): Promise<ServiceView[]> {
   const views: ServiceView[] = [];
   const pins = await deps.deploys.pins();
   for (const source of flavourServices(deps.flavour, deps.index)) {
+    if (!show(source.repo)) continue;
     const history = await deps.deploys.history(source.key);
     const { state, current } = serviceState(history);
     const pin = pins.get(source.key);

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import cookieSession from 'cookie-session';
 import { csrfSync } from 'csrf-sync';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { isAdmin } from '../admin/actions.js';
 import type { Flavour } from '../config/schema.js';
 import type { GitHubLogin, LoginSettings } from './github-login.js';
+import type { SessionStore } from './session-store.js';
+import { signInRoutes } from './sign-in-routes.js';
 
 /** Who is looking at a page, and the token their forms carry. */
 export interface Viewer {
@@ -18,35 +19,45 @@ export interface Viewer {
 
 export interface SessionDeps {
   flavour: Pick<Flavour, 'name' | 'admins' | 'baseUrl'>;
-  login?: { github: GitHubLogin; settings: Pick<LoginSettings, 'sessionSecret'> };
+  login?: {
+    github: GitHubLogin;
+    settings: Pick<LoginSettings, 'sessionSecret'>;
+    store: SessionStore;
+  };
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
-interface SessionData {
+export interface SessionData {
   login?: string;
+  /** GitHub's id of the user: logins can be renamed and reclaimed, ids cannot. */
+  uid?: number;
+  /** Names what is kept server-side for this session (its GitHub token). */
+  sid?: string;
+  /** When the session was issued (ms): it ends SESSION_MS later whatever the cookie says. */
+  iat?: number;
+  /** The user's session generation when it was issued; sign-out bumps it. */
+  gen?: number;
   oauth?: { state: string; next: string };
   flash?: { text: string; error: boolean };
   csrfToken?: string;
 }
 
-const session = (req: Request): SessionData | undefined =>
+export const session = (req: Request): SessionData | undefined =>
   (req.session ?? undefined) as SessionData | undefined;
 
-const SESSION_HOURS = 12;
+export const SESSION_MS = 12 * 3600_000;
 
 /** Only paths of this site: no scheme, no `//host`. */
 export const safeNext = (next: unknown): string =>
   typeof next === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
 
 /**
- * Signed cookie sessions, GitHub sign-in (`/login`, `/login/callback`, `/logout`),
- * and CSRF tokens for POSTs. Without OAuth credentials no session exists and
- * every POST is refused.
+ * Signed cookie sessions checked on every request (age and generation), GitHub
+ * sign-in (`/login`, `/login/callback`, `/logout`), and CSRF tokens for POSTs.
+ * Without OAuth credentials no session exists and every POST is refused.
  */
 export function sessions(deps: SessionDeps) {
   const router = Router();
-  const callbackPath = '/login/callback';
-  const redirectUrl = `${deps.flavour.baseUrl.replace(/\/+$/, '')}${callbackPath}`;
   const csrf = csrfSync({
     getTokenFromRequest: (req) => (req.body as { _csrf?: string } | undefined)?._csrf,
     getTokenFromState: (req) => session(req)?.csrfToken,
@@ -95,8 +106,26 @@ export function sessions(deps: SessionDeps) {
     if (s) s.flash = { text, error };
   };
 
+  /** Who is signed in, without touching the session (no flash taken, no CSRF token made). */
+  const identity = (req: Request): { login?: string; admin: boolean } => {
+    const login = session(req)?.login;
+    return { login, admin: isAdmin(deps.flavour, login) };
+  };
+
+  /** The signed-in user's GitHub token, kept server-side. */
+  const token = async (req: Request): Promise<string | undefined> => {
+    const sid = session(req)?.sid;
+    return (sid && (await deps.login?.store.token(sid))) || undefined;
+  };
+
+  /** Who a per-client limit counts against: the signed-in user (all their sessions), else the address. */
+  const clientKey = (req: Request): string => {
+    const uid = session(req)?.uid;
+    return uid !== undefined ? `user:${uid}` : `ip:${req.ip ?? req.socket.remoteAddress ?? ''}`;
+  };
+
   if (deps.login) {
-    const { github, settings } = deps.login;
+    const { settings, store } = deps.login;
     router.use(
       cookieSession({
         name: 'deployer_session',
@@ -104,33 +133,26 @@ export function sessions(deps: SessionDeps) {
         httpOnly: true,
         sameSite: 'lax',
         secure: deps.flavour.baseUrl.startsWith('https:'),
-        maxAge: SESSION_HOURS * 3600_000,
+        maxAge: SESSION_MS,
       }),
     );
-    router.get('/login', (req, res) => {
-      const state = randomBytes(20).toString('hex');
-      req.session = { ...session(req), oauth: { state, next: safeNext(req.query.next) } };
-      res.redirect(github.authorizeUrl(redirectUrl, state));
+    // The cookie's own expiry is the browser's business; a copied cookie is judged here.
+    router.use(async (req, _res, next) => {
+      const s = session(req);
+      if (s?.login !== undefined && !(await current(s, store))) req.session = null;
+      next();
     });
-    router.get(callbackPath, async (req, res) => {
-      const pending = session(req)?.oauth;
-      const { code, state } = req.query;
-      if (!pending || typeof code !== 'string' || state !== pending.state) {
-        return void res.status(400).type('text').send('sign-in expired or forged; try again\n');
-      }
-      const login = await github.login(code, redirectUrl);
-      // A fresh session: nothing from before sign-in carries over, the CSRF token included.
-      req.session = { login };
-      deps.log?.info({ login, admin: isAdmin(deps.flavour, login) }, 'signed in');
-      res.redirect(pending.next);
-    });
-    router.post('/logout', (req, res) => {
-      if (!csrf.isRequestValid(req)) return void res.status(403).type('text').send('refused\n');
-      req.session = null;
-      res.redirect(303, '/');
-    });
+    router.use(signInRoutes({ ...deps, login: deps.login }, csrf.isRequestValid));
   }
-  return { router, viewer, requireAdmin, flash };
+  return { router, viewer, identity, requireAdmin, flash, token, clientKey };
+}
+
+async function current(s: SessionData, store: SessionStore): Promise<boolean> {
+  if (typeof s.iat !== 'number' || typeof s.uid !== 'number' || typeof s.gen !== 'number')
+    return false;
+  const age = Date.now() - s.iat;
+  if (age < 0 || age > SESSION_MS) return false;
+  return (await store.generation(s.uid)) === s.gen;
 }
 
 export type Sessions = ReturnType<typeof sessions>;

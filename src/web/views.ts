@@ -1,4 +1,5 @@
 import { Eta } from 'eta';
+import { confirmLevel } from './views/confirm.js';
 import { drift } from './views/drift.js';
 import { job } from './views/job.js';
 import { account, button, error, forbidden, layout, notFound, when } from './views/layout.js';
@@ -11,6 +12,7 @@ const TEMPLATES = {
   account,
   button,
   drift,
+  'confirm-level': confirmLevel,
   overview,
   job,
   services,

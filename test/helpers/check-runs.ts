@@ -6,6 +6,7 @@ export interface CheckRunBody {
   status?: string;
   conclusion?: string;
   output?: { title: string; summary: string; text?: string };
+  actions?: { identifier: string; label: string }[];
 }
 
 export interface CheckRuns {

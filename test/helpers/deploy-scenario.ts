@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FlavourInput } from '../../src/config/schema.js';
+import { testFlavour, testRepo, type TestFlavourInput } from './flavour.js';
 import type { GitRepo, GitServer } from './git-server.js';
 import type { Harness } from './harness.js';
 import { uniqueName } from './harness.js';
@@ -49,29 +49,21 @@ export class DeployScenario {
     return `${this.context}/${this.service}`;
   }
 
-  flavour(): Omit<FlavourInput, 'name'> {
-    return {
-      baseUrl: 'http://deployer.test',
+  flavour(): TestFlavourInput {
+    return testFlavour({
       stagingRepo: this.stagingRepo,
       repos: [
-        {
-          owner: 'acme',
-          name: this.repoName,
-          builds: [
+        testRepo(`acme/${this.repoName}`, {
+          deployments: [
             {
-              dockerfile: 'Dockerfile',
-              deployments: [
-                {
-                  branch: 'live',
-                  target: this.target,
-                  services: [{ name: this.service, context: this.context, uri: 'web.example.org' }],
-                },
-              ],
+              branch: 'live',
+              target: this.target,
+              services: [{ name: this.service, context: this.context, uri: 'web.example.org' }],
             },
           ],
-        },
+        }),
       ],
-    } as Omit<FlavourInput, 'name'>;
+    });
   }
 
   createService(): void {

@@ -1,4 +1,5 @@
 import { deployJobId, serviceKey } from '../../src/plan/deploy-jobs.js';
+import { testFlavour, testRepo } from './flavour.js';
 import { GitServer, type GitRepo } from './git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from './harness.js';
 import { pushPayload } from './payloads.js';
@@ -46,25 +47,18 @@ export async function startGatedService(name: string): Promise<GatedService> {
   createService(service, pushInitialImage(`acme/${id}-initial`));
   const target = `${REGISTRY}/acme/${id}:live`;
   const h = await startHarness(
-    {
-      baseUrl: 'replaced by the harness',
+    // The harness replaces baseUrl with its own (signIn).
+    testFlavour({
       admins: ['github:alice'],
       stagingRepo: `${REGISTRY}/staging-${id}`,
       repos: [
-        {
-          owner: 'acme',
-          name,
-          builds: [
-            {
-              dockerfile: 'Dockerfile',
-              deployments: [
-                { branch: 'live', target, services: [{ name: service, context: 'testhost' }] },
-              ],
-            },
+        testRepo(`acme/${name}`, {
+          deployments: [
+            { branch: 'live', target, services: [{ name: service, context: 'testhost' }] },
           ],
-        },
+        }),
       ],
-    },
+    }),
     {
       confirm: 'dangerous',
       signIn: true,

@@ -10,6 +10,7 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 
 interface Operation {
   requestBody?: { content?: Record<string, { schema: object }> };
+  responses?: Record<string, { content?: Record<string, { schema: object }> }>;
 }
 interface Route {
   method: string;
@@ -17,6 +18,7 @@ interface Route {
   pattern: RegExp;
   schema?: object;
   validate?: ValidateFunction;
+  responses: Record<string, object | undefined>;
 }
 
 let routes: Route[] | undefined;
@@ -32,13 +34,17 @@ function toJsonSchema(schema: unknown): unknown {
   return out;
 }
 
-function validator(route: Route): ValidateFunction | undefined {
-  if (!route.schema) return undefined;
+function compile(schema: object): ValidateFunction {
   if (!ajv) {
     ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
   }
-  route.validate ??= ajv.compile(toJsonSchema(route.schema) as object);
+  return ajv.compile(toJsonSchema(schema) as object);
+}
+
+function validator(route: Route): ValidateFunction | undefined {
+  if (!route.schema) return undefined;
+  route.validate ??= compile(route.schema);
   return route.validate;
 }
 
@@ -53,7 +59,13 @@ function load(): Route[] {
     const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
     for (const [method, op] of Object.entries(ops)) {
       const schema = op.requestBody?.content?.['application/json']?.schema;
-      routes.push({ method: method.toUpperCase(), template, pattern, schema });
+      const responses = Object.fromEntries(
+        Object.entries(op.responses ?? {}).map(([status, r]) => [
+          status,
+          r.content?.['application/json']?.schema,
+        ]),
+      );
+      routes.push({ method: method.toUpperCase(), template, pattern, schema, responses });
     }
   }
   // Literal segments win over parameters (e.g. /app/installations before /app/{x}).
@@ -73,5 +85,25 @@ export function githubRequestProblems(method: string, path: string, body: unknow
   if (validate(body)) return [];
   return (validate.errors ?? []).map(
     (e) => `${method} ${route.template}: body${e.instancePath} ${e.message}`,
+  );
+}
+
+/** Problems with a stand-in's answer as GitHub's REST API describes it; empty when it is valid. */
+export function githubResponseProblems(
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+): string[] {
+  const route = load().find((r) => r.method === method && r.pattern.test(path));
+  if (!route) return [`${method} ${path} is not an endpoint of GitHub's REST API`];
+  if (!(String(status) in route.responses))
+    return [`${method} ${route.template}: GitHub never answers ${status}`];
+  const schema = route.responses[String(status)];
+  if (!schema) return [];
+  const validate = compile(schema);
+  if (validate(body)) return [];
+  return (validate.errors ?? []).map(
+    (e) => `${method} ${route.template} ${status}: body${e.instancePath} ${e.message}`,
   );
 }

@@ -6,15 +6,18 @@ import { githubRequestProblems } from './github-spec.js';
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string's parameters (`per_page`, `page`, `state`…). */
+  query: URLSearchParams;
   body: unknown;
   authorization?: string;
 }
 
-type Reply = { status: number; body: unknown };
+type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 type Route = (req: RecordedRequest, params: string[]) => Reply | undefined;
 
 export const INSTALLATION_TOKEN = 'ghs_testInstallationToken0000000000000';
 export const OAUTH_CLIENT = { id: 'Iv1.testclient00000', secret: 'test-client-secret-0000' };
+export const SESSION_SECRET = 'test-session-secret-0123456789abcdef0123456789';
 
 /**
  * A local server standing in for GitHub Enterprise (GHE_HOST, GHE_PROTOCOL=http):
@@ -32,6 +35,10 @@ export class GitHubStandIn {
   oauthLogin = 'alice';
   readonly oauthCodes = new Map<string, string>();
   readonly userTokens = new Map<string, string>();
+  /** GitHub's id of each login (a login not here gets one of its own on first use). */
+  readonly userIds = new Map<string, number>();
+  /** Private repositories (`owner/name`) and who can read each; any other repository is public. */
+  readonly privateRepos = new Map<string, Set<string>>();
 
   constructor() {
     this.route('POST', /^\/app\/installations\/(\d+)\/access_tokens$/, () => ({
@@ -60,8 +67,20 @@ export class GitHubStandIn {
     this.route('GET', /^\/user$/, (req) => {
       const login = this.userTokens.get((req.authorization ?? '').replace(/^(token|bearer) /i, ''));
       return login
-        ? { status: 200, body: { login, id: 1, type: 'User' } }
+        ? { status: 200, body: { login, id: this.userId(login), type: 'User' } }
         : { status: 401, body: { message: 'Bad credentials' } };
+    });
+    // With a user's token, as GitHub answers it: 404 for a repository they cannot read.
+    this.route('GET', /^\/repos\/([^/]+)\/([^/]+)$/, (req, [owner, name]) => {
+      const login = this.userTokens.get((req.authorization ?? '').replace(/^(token|bearer) /i, ''));
+      if (!login) return { status: 401, body: { message: 'Bad credentials' } };
+      const fullName = `${owner}/${name}`;
+      const readers = this.privateRepos.get(fullName);
+      if (readers && !readers.has(login)) return { status: 404, body: { message: 'Not Found' } };
+      return {
+        status: 200,
+        body: { id: 1, name, full_name: fullName, private: readers !== undefined },
+      };
     });
     this.route('PATCH', /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/, (req, [, , id]) => ({
       status: 200,
@@ -71,13 +90,56 @@ export class GitHubStandIn {
 
   private readonly webFlow = webFlowOf(this);
 
+  userId(login: string): number {
+    if (!this.userIds.has(login)) this.userIds.set(login, 5000 + this.userIds.size);
+    return this.userIds.get(login)!;
+  }
+
   /** Probot's environment for the App's OAuth credentials (web UI sign-in). */
   oauthEnv(): Record<string, string> {
-    return { GITHUB_CLIENT_ID: OAUTH_CLIENT.id, GITHUB_CLIENT_SECRET: OAUTH_CLIENT.secret };
+    return {
+      GITHUB_CLIENT_ID: OAUTH_CLIENT.id,
+      GITHUB_CLIENT_SECRET: OAUTH_CLIENT.secret,
+      DEPLOYER_SESSION_SECRET: SESSION_SECRET,
+    };
   }
 
   route(method: string, pattern: RegExp, handler: Route): void {
     this.routes.unshift([method, pattern, handler]);
+  }
+
+  /**
+   * Answers `GET pattern` with `items()` a page at a time, as GitHub pages a list: `per_page`
+   * (30 unless asked, at most 100, and at most `maxPage` here so that few items make several
+   * pages) and `page`, with the other pages in a `Link` header.
+   */
+  listRoute(
+    pattern: RegExp,
+    items: (req: RecordedRequest, params: string[]) => unknown[] | undefined,
+    maxPage = 100,
+  ): void {
+    this.route('GET', pattern, (req, params) => {
+      const all = items(req, params);
+      if (!all) return undefined;
+      const perPage = Math.min(Number(req.query.get('per_page') ?? 30), 100, maxPage);
+      const page = Number(req.query.get('page') ?? 1);
+      const last = Math.max(1, Math.ceil(all.length / perPage));
+      const url = (n: number) => {
+        const query = new URLSearchParams(req.query);
+        query.set('page', String(n));
+        return `<http://${this.host}/api/v3${req.path}?${query.toString()}>`;
+      };
+      const links = [
+        ...(page > 1 ? [`${url(page - 1)}; rel="prev"`] : []),
+        ...(page < last ? [`${url(page + 1)}; rel="next"`, `${url(last)}; rel="last"`] : []),
+        ...(page > 1 ? [`${url(1)}; rel="first"`] : []),
+      ];
+      return {
+        status: 200,
+        body: all.slice((page - 1) * perPage, page * perPage),
+        ...(links.length ? { headers: { link: links.join(', ') } } : {}),
+      };
+    });
   }
 
   async start(): Promise<this> {
@@ -110,10 +172,11 @@ export class GitHubStandIn {
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString();
     if ((req.url ?? '').startsWith('/login/oauth/')) return this.webFlow(req, text, res);
-    const path = (req.url ?? '/').replace(/^\/api\/v3/, '').split('?')[0];
+    const [path, query] = (req.url ?? '/').replace(/^\/api\/v3/, '').split('?');
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
       path,
+      query: new URLSearchParams(query ?? ''),
       body: text ? JSON.parse(text) : undefined,
       authorization: req.headers.authorization,
     };
@@ -175,6 +238,6 @@ function webFlowOf(standIn: {
 
 function send(res: ServerResponse, reply: Reply): void {
   res
-    .writeHead(reply.status, { 'content-type': 'application/json' })
+    .writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
     .end(JSON.stringify(reply.body));
 }

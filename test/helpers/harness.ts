@@ -8,8 +8,9 @@ import { readEnv, type DeployerEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
 import type { Arch, FlavourInput } from '../../src/config/schema.js';
 import type { Level } from '../../src/config/levels.js';
-import type { DeploySettings } from '../../src/deploy-deps.js';
-import { startDeployer, type RunningDeployer } from '../../src/start.js';
+import type { DeploySettings } from '../../src/wiring/deploy-deps.js';
+import { startDeployer, type RunningDeployer } from '../../src/entry/start.js';
+import type { TestFlavourInput } from './flavour.js';
 import { GitHubStandIn } from './github-stand-in.js';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret';
@@ -54,32 +55,41 @@ export interface Harness {
 
 /** The whole deployer (receiver + workers) in this process against a GitHub stand-in. */
 export async function startHarness(
-  flavour: Omit<FlavourInput, 'name'> & { name?: string },
+  flavour: TestFlavourInput,
   opts: {
     pools?: Arch[];
     worker?: boolean;
     jobLockMs?: number;
     buildTimeoutMs?: number;
+    /** Builds at once per pool (default 1). */
+    buildsPerPool?: number;
     deploySettings?: DeploySettings;
     /** Default: `redisUrl()`, the shared test Redis. */
     redisUrl?: string;
     /** Operations at or above this level wait for an admin. */
     confirm?: Level;
+    /** The `confirm` level stops holding this long after the worker starts. */
+    confirmAutoReleaseMs?: number;
     /** Web UI sign-in through the stand-in; the flavour's baseUrl becomes the receiver's URL. */
     signIn?: boolean;
+    /** Routes the stand-in answers from the start (scheduled tasks run as the workers start). */
+    stand?: (github: GitHubStandIn) => void;
   } = {},
 ): Promise<Harness> {
   const github = await new GitHubStandIn().start();
+  opts.stand?.(github);
   const name = flavour.name ?? uniqueName('test');
   const port = opts.signIn ? await freePort() : 0;
   if (opts.signIn) flavour = { ...flavour, baseUrl: `http://127.0.0.1:${port}` };
   const env = {
     ...readEnv({ REDIS_URL: opts.redisUrl ?? redisUrl() }),
     confirm: opts.confirm,
+    confirmAutoReleaseMs: opts.confirmAutoReleaseMs,
     prefix: uniqueName('t'),
     workDir: mkdtempSync(join(tmpdir(), 'deployer-builds-')),
     ...(opts.jobLockMs ? { jobLockMs: opts.jobLockMs } : {}),
     ...(opts.buildTimeoutMs ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
+    ...(opts.buildsPerPool ? { buildsPerPool: opts.buildsPerPool } : {}),
   };
   const probotEnv = {
     APP_ID: '1',

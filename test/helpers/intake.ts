@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { startIntakeWorker } from '../../src/jobs/intake-worker.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/wiring/runtime.js';
 
 export interface RunningIntake {
   /** Resolves once every delivery enqueued so far has been taken in. */
@@ -15,7 +15,7 @@ export interface RunningIntake {
 export function runIntake(runtime: Runtime): RunningIntake {
   const close = startIntakeWorker({
     deps: runtime,
-    redis: runtime.redis,
+    connection: runtime.redis,
     prefix: runtime.queues.prefix,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     lockMs: 30_000,

@@ -1,12 +1,12 @@
 import { pino } from 'pino';
 import { Probot } from 'probot';
-import type { Redis } from 'ioredis';
 import { createApp } from '../../src/app.js';
 import { readEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
-import type { FlavourInput } from '../../src/config/schema.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/wiring/runtime.js';
+import type { TestFlavourInput } from './flavour.js';
 import { redisUrl, TestOctokit, testPrivateKey, uniqueName, WEBHOOK_SECRET } from './harness.js';
+import { deleteKeys } from './redis-keys.js';
 
 /**
  * A Probot as in production but for tests: a fixed App id and test key, the test
@@ -34,9 +34,7 @@ export interface TestApp {
  * The deployer's Probot app loaded into a test Probot, on the real Redis under a
  * fresh prefix and flavour name, so no two tests see each other's queues or records.
  */
-export async function loadTestApp(
-  flavour: Omit<FlavourInput, 'name'> & { name?: string },
-): Promise<TestApp> {
+export async function loadTestApp(flavour: TestFlavourInput): Promise<TestApp> {
   const probot = createTestProbot();
   const env = { ...readEnv({ REDIS_URL: redisUrl() }), prefix: uniqueName('t') };
   const runtime = createRuntime(
@@ -48,17 +46,8 @@ export async function loadTestApp(
     probot,
     runtime,
     async close() {
-      await deleteKeys(runtime.redis, `${env.prefix}:*`);
+      await deleteKeys(runtime.redis, env.prefix);
       await runtime.close();
     },
   };
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }

@@ -1,16 +1,21 @@
 import { Redis } from 'ioredis';
 
-/** Deletes every key under `prefix:` (a test's queues and records) from the Redis at `url`. */
-export async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
+/**
+ * Deletes every key under `prefix:` (a test's or a benchmark's queues and records), on
+ * `redis` or on a connection of its own to the Redis at that URL; returns how many.
+ */
+export async function deleteKeys(redis: Redis | string, prefix: string): Promise<number> {
+  const conn = typeof redis === 'string' ? new Redis(redis) : redis;
+  let deleted = 0;
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
+      const [next, keys] = await conn.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length) deleted += await conn.del(...keys);
       cursor = next;
     } while (cursor !== '0');
   } finally {
-    redis.disconnect();
+    if (conn !== redis) conn.disconnect();
   }
+  return deleted;
 }

@@ -76,6 +76,15 @@ export class RedisServer {
     return this;
   }
 
+  /** SIGSTOP: the server keeps its connections but answers nothing until `resume`. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGKILL: no shutdown, no final save; only what the AOF already holds survives. */
   async kill(): Promise<void> {
     const child = this.child;

@@ -13,6 +13,8 @@ export interface SeenRequest {
   path: string;
   at: number;
   status: number;
+  /** The Authorization header it came with, if any. */
+  authorization?: string;
 }
 
 type Match = (method: string, path: string) => boolean;
@@ -33,6 +35,8 @@ export interface Hold {
 export class RegistryProxy {
   readonly requests: SeenRequest[] = [];
   failWhen: Match = () => false;
+  /** When set, the Location headers the registry answers point at this host instead (an upload elsewhere). */
+  relocateTo?: string;
   private readonly holds: { match: Match; hold: Hold; released: Promise<void> }[] = [];
   private server?: Server;
   /** `127.0.0.1:port`, a registry name for image references. */
@@ -40,10 +44,10 @@ export class RegistryProxy {
 
   constructor(private readonly upstream = process.env.TEST_REGISTRY ?? '127.0.0.1:5000') {}
 
-  async start(): Promise<this> {
+  async start(listenHost = '127.0.0.1'): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => this.server!.listen(0, listenHost, r));
+    this.host = `${listenHost}:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
@@ -82,7 +86,13 @@ export class RegistryProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0];
-    const seen: SeenRequest = { method, path, at: Date.now(), status: 0 };
+    const seen: SeenRequest = {
+      method,
+      path,
+      at: Date.now(),
+      status: 0,
+      authorization: req.headers.authorization,
+    };
     this.requests.push(seen);
     const held = this.holds.findIndex((h) => h.match(method, path));
     if (held >= 0) {
@@ -103,6 +113,12 @@ export class RegistryProxy {
       { hostname, port: Number(port), method, path: req.url, headers: req.headers },
       (answer) => {
         seen.status = answer.statusCode ?? 0;
+        const { location } = answer.headers;
+        if (this.relocateTo && location) {
+          const moved = new URL(location, `http://${this.host}`);
+          moved.host = this.relocateTo;
+          answer.headers.location = moved.href;
+        }
         res.writeHead(seen.status, answer.headers);
         answer.pipe(res);
       },

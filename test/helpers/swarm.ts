@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeploySettings } from '../../src/deploy-deps.js';
-import { sshSettings } from '../../src/exec/ssh.js';
+import type { DeploySettings } from '../../src/wiring/deploy-deps.js';
+import { sshSettings } from '../../src/exec/ssh/settings.js';
 
 export const docker = (...args: string[]): string =>
   execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();

@@ -18,6 +18,22 @@ export class WebClient {
     return res;
   }
 
+  /** A cookie of this client, as the server set it. */
+  getCookie(name: string): string | undefined {
+    return this.jar.get(name);
+  }
+
+  setCookie(name: string, value: string): void {
+    this.jar.set(name, value);
+  }
+
+  /** Another browser with this one's cookies (what someone who copied them has). */
+  copy(): WebClient {
+    const other = new WebClient(this.url);
+    for (const [k, v] of this.jar) other.setCookie(k, v);
+    return other;
+  }
+
   private cookie(): string {
     return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
   }

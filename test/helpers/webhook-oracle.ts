@@ -1,6 +1,6 @@
 // What the HTTP receiver answers to a webhook delivery, and which commit it takes,
 // restated from the rules the receiver is made of: @octokit/webhooks 14's node
-// middleware (content type, required headers, signature, JSON), src/webhook-guard.ts,
+// middleware (content type, required headers, signature, JSON), src/receiver/guard.ts,
 // @octokit/webhooks' routing by event name and action, and the payload parsers the
 // handlers use. The fuzz tests judge the receiver's answers by it.
 import { createHmac, timingSafeEqual } from 'node:crypto';

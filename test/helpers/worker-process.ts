@@ -12,7 +12,7 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}): Child
   const dir = mkdtempSync(join(tmpdir(), 'deployer-worker-'));
   const configFile = join(dir, 'flavour.json');
   writeFileSync(configFile, JSON.stringify(h.flavour));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/cli.ts', 'worker'], {
     cwd: join(import.meta.dirname, '../..'),
     env: {
       ...process.env,

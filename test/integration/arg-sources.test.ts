@@ -3,14 +3,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localDocker } from '../../src/exec/docker.js';
+import { localDocker } from '../../src/exec/docker/client.js';
 import { RegistryClient } from '../../src/exec/registry.js';
 import { run } from '../../src/exec/run.js';
 import { argResolvers } from '../../src/github/arg-resolvers.js';
 import { installationTokens } from '../../src/github/installation-token.js';
-import { resolveArgSources, watchArgSources } from '../../src/jobs/arg-sources.js';
+import { resolveArgSources, watchArgSources } from '../../src/jobs/tasks/arg-sources.js';
+import { buildSteps } from '../../src/jobs/build-steps.js';
 import { startWorkers, type RunningWorkers } from '../../src/jobs/worker.js';
 import { buildJobId } from '../../src/plan/build-jobs.js';
+import { TEST_BASE_URL, testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -35,24 +37,16 @@ describe('build arguments from other repositories (real Redis, dockerd, git over
     web = git.createRepo('acme', 'web');
     target.cloneUrl = git.cloneUrl('acme', 'web');
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         repos: [
-          {
-            owner: 'acme',
-            name: 'web',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                options: {
-                  argsFrom: [{ arg: 'LIB_SHA', head: { repo: 'acme/lib', branch: 'master' } }],
-                },
-                deployments: [{ branch: 'live', target: `${REGISTRY}/acme/web:live` }],
-              },
-            ],
-          },
+          testRepo('acme/web', {
+            options: {
+              argsFrom: [{ arg: 'LIB_SHA', head: { repo: 'acme/lib', branch: 'master' } }],
+            },
+            deployments: [{ branch: 'live', target: `${REGISTRY}/acme/web:live` }],
+          }),
         ],
-      },
+      }),
       { worker: false },
     );
     // The App is installed on acme/lib; its master is whatever `libHead` says.
@@ -78,13 +72,14 @@ describe('build arguments from other repositories (real Redis, dockerd, git over
         store: runtime.store,
         queues: runtime.queues,
         docker: localDocker(h.env.dockerHost),
+        steps: buildSteps,
         workDir: h.env.workDir,
         repoToken: installationTokens(probot),
         args: { store: runtime.args, resolve: (s) => resolveArgSources(s, resolvers) },
       },
       checks: {
         store: runtime.store,
-        baseUrl: 'http://deployer.test',
+        baseUrl: TEST_BASE_URL,
         github: (id) => probot.auth(id),
       },
     });

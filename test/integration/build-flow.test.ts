@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { INSTALLATION_TOKEN, type RecordedRequest } from '../helpers/github-stand-in.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
@@ -27,10 +28,7 @@ describe('webhook → build → deployability check run (real Redis, dockerd, gi
     git = await new GitServer().start();
     repo = git.createRepo('acme', 'web');
     target.cloneUrl = git.cloneUrl('acme', 'web');
-    h = await startHarness({
-      baseUrl: 'http://deployer.test',
-      repos: [{ owner: 'acme', name: 'web', builds: [{ dockerfile: 'Dockerfile' }] }],
-    });
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/web')] }));
   });
   afterAll(async () => {
     await h?.close();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -14,13 +15,9 @@ describe('a build that takes too long', () => {
     git = await new GitServer().start();
     repo = git.createRepo('acme', 'slowpoke');
     where.cloneUrl = git.cloneUrl('acme', 'slowpoke');
-    h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
-        repos: [{ owner: 'acme', name: 'slowpoke', builds: [{ dockerfile: 'Dockerfile' }] }],
-      },
-      { buildTimeoutMs: 3_000 },
-    );
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/slowpoke')] }), {
+      buildTimeoutMs: 3_000,
+    });
   });
   afterAll(async () => {
     await h?.close();

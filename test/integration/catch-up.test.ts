@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unikernel } from '../../src/config/builders.js';
 import { branchHeads } from '../../src/github/branch-heads.js';
-import { catchUp } from '../../src/jobs/catch-up.js';
+import { catchUp } from '../../src/jobs/tasks/catch-up.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -9,37 +11,31 @@ describe('catching up missed webhooks', () => {
   let repo: GitRepo;
   let h: Harness;
   let head = '';
+  const unikernelHead = 'c'.repeat(40);
 
   beforeAll(async () => {
     git = await new GitServer().start();
     repo = git.createRepo('acme', 'api');
     // Builds are not run here: only what catching up enqueues is looked at.
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         repos: [
-          {
-            owner: 'acme',
-            name: 'api',
+          testRepo('acme/api', {
+            deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/api:live' }],
+          }),
+          testRepo('acme/www', {
             builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/api:live' }],
-              },
+              unikernel('Dockerfile', {
+                target: 'hvt',
+                deployments: [{ branch: 'next', service: 'www', host: 'root@vmhost.test' }],
+              }),
             ],
-          },
-          {
-            owner: 'acme',
-            name: 'elsewhere',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/x:live' }],
-              },
-            ],
-          },
+          }),
+          testRepo('acme/elsewhere', {
+            deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/x:live' }],
+          }),
         ],
-      },
+      }),
       { worker: false },
     );
     h.github.route('GET', /^\/repos\/acme\/api\/installation$/, () => ({
@@ -53,6 +49,18 @@ describe('catching up missed webhooks', () => {
     h.github.route('GET', /^\/repos\/acme\/api$/, () => ({
       status: 200,
       body: { full_name: 'acme/api', clone_url: git.cloneUrl('acme', 'api') },
+    }));
+    h.github.route('GET', /^\/repos\/acme\/www\/installation$/, () => ({
+      status: 200,
+      body: { id: 42 },
+    }));
+    h.github.route('GET', /^\/repos\/acme\/www\/branches\/next$/, () => ({
+      status: 200,
+      body: { name: 'next', commit: { sha: unikernelHead } },
+    }));
+    h.github.route('GET', /^\/repos\/acme\/www$/, () => ({
+      status: 200,
+      body: { full_name: 'acme/www', clone_url: git.cloneUrl('acme', 'www') },
     }));
     // acme/elsewhere: the App is not installed there (GitHub answers 404).
   });
@@ -68,10 +76,17 @@ describe('catching up missed webhooks', () => {
     head = repo.commit('pushed while the deployer was down');
     repo.push('live');
 
-    expect(await catchUp(deps())).toEqual([`acme/api@live:${head.slice(0, 7)}`]);
-    const jobs = await h.deployer.runtime.queues
+    // A unikernel's deployment branch (mirage-www's next) is caught up too.
+    expect(await catchUp(deps())).toEqual([
+      `acme/api@live:${head.slice(0, 7)}`,
+      `acme/www@next:${unikernelHead.slice(0, 7)}`,
+    ]);
+    const all = await h.deployer.runtime.queues
       .build('linux-x86_64')
       .getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    const unikernelJob = all.find((j) => j.data.sha === unikernelHead);
+    expect(unikernelJob?.data).toMatchObject({ ref: 'refs/heads/next', stage: true });
+    const jobs = all.filter((j) => j !== unikernelJob);
     expect(jobs.map((j) => j.id)).toEqual([
       expect.stringMatching(new RegExp(`^build-[0-9a-f]{12}-${head}-linux-x86_64-stage$`)),
     ]);

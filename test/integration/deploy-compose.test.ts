@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseImageRef } from '../../src/exec/image-ref.js';
 import { RegistryClient } from '../../src/exec/registry.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload, type RepoRef } from '../helpers/payloads.js';
@@ -34,36 +35,28 @@ async function startComposeDeployer(
   const repo = git.createRepo('acme', repoName);
   const where = { owner: 'acme', name: repoName, cloneUrl: git.cloneUrl('acme', repoName) };
   const h = await startHarness(
-    {
-      baseUrl: 'http://deployer.test',
+    testFlavour({
       stagingRepo: `${REGISTRY}/staging-${name}`,
       repos: [
-        {
-          owner: 'acme',
-          name: repoName,
-          builds: [
+        testRepo(`acme/${repoName}`, {
+          deployments: [
             {
-              dockerfile: 'Dockerfile',
-              deployments: [
+              branch: 'live',
+              target,
+              services: [
                 {
-                  branch: 'live',
-                  target,
-                  services: [
-                    {
-                      name,
-                      kind,
-                      compose: 'deploy/stack.yml',
-                      context: 'testhost',
-                      uri: `${name}.example.org`,
-                    },
-                  ],
+                  name,
+                  kind,
+                  compose: 'deploy/stack.yml',
+                  context: 'testhost',
+                  uri: `${name}.example.org`,
                 },
               ],
             },
           ],
-        },
+        }),
       ],
-    },
+    }),
     { deploySettings: testDeploySettings(dockerConfigWithContext('testhost')) },
   );
   return { h, repo, where };

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeploySettings } from '../../src/deploy-deps.js';
+import type { DeploySettings } from '../../src/wiring/deploy-deps.js';
 import { parseImageRef } from '../../src/exec/image-ref.js';
 import { RegistryClient } from '../../src/exec/registry.js';
 import type { DeployJobData } from '../../src/plan/deploy-jobs.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload, type RepoRef } from '../helpers/payloads.js';
@@ -104,30 +105,22 @@ class Scenario {
     createService(this.service, pushInitialImage(`acme/${this.id}-initial`));
     this.initialImage = serviceImage(this.service);
     this.h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         stagingRepo: `${this.opts.stagingRegistry ?? REGISTRY}/staging-${this.id}`,
         repos: [
-          {
-            owner: 'acme',
-            name: this.repoName,
-            builds: [
+          testRepo(`acme/${this.repoName}`, {
+            deployments: [
               {
-                dockerfile: 'Dockerfile',
-                deployments: [
-                  {
-                    branch: 'live',
-                    target: this.target,
-                    services: [
-                      { name: this.service, context: this.opts.context, uri: 'web.example.org' },
-                    ],
-                  },
+                branch: 'live',
+                target: this.target,
+                services: [
+                  { name: this.service, context: this.opts.context, uri: 'web.example.org' },
                 ],
               },
             ],
-          },
+          }),
         ],
-      },
+      }),
       { deploySettings: this.opts.settings },
     );
     // Deployment ids → commits, so statuses can be told apart per commit.

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -34,29 +35,21 @@ describe('push to a deployment branch → multi-arch image → Swarm service ove
     slack = await new SlackListener().start();
     createService(service, pushInitialImage(`acme/${id}-initial`));
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         stagingRepo: `${REGISTRY}/staging-${id}`,
         repos: [
-          {
-            owner: 'acme',
-            name: 'web',
-            builds: [
+          testRepo('acme/web', {
+            archs: ['linux-x86_64', 'linux-arm64'],
+            deployments: [
               {
-                dockerfile: 'Dockerfile',
-                archs: ['linux-x86_64', 'linux-arm64'],
-                deployments: [
-                  {
-                    branch: 'live',
-                    target,
-                    services: [{ name: service, context: 'testhost', uri: 'web.example.org' }],
-                  },
-                ],
+                branch: 'live',
+                target,
+                services: [{ name: service, context: 'testhost', uri: 'web.example.org' }],
               },
             ],
-          },
+          }),
         ],
-      },
+      }),
       {
         pools: ['linux-x86_64', 'linux-arm64'],
         deploySettings: testDeploySettings(dockerConfigWithContext('testhost'), {
@@ -76,7 +69,7 @@ describe('push to a deployment branch → multi-arch image → Swarm service ove
     }
   });
 
-  it('ends with every task running the new digest, a Deployment and a Slack message', async () => {
+  it('ends with every task running the new digest, a Deployment and Slack messages', async () => {
     repo.write({ busybox }, 0o755);
     repo.write({
       'version.txt': 'v1\n',
@@ -125,12 +118,16 @@ describe('push to a deployment branch → multi-arch image → Swarm service ove
     expect((success.body as Status).log_url).toMatch(/^http:\/\/deployer\.test\/jobs\/deploy-/);
     expect(h.github.problems).toEqual([]);
 
-    await waitFor('the Slack message', () => slack.messages.find((m) => m.includes('success')));
+    // An incoming webhook cannot edit: the deployment's message is posted at its
+    // start and again at its end, as the original's were ("as" its target tag).
+    await waitFor('the Slack message', () => slack.messages.find((m) => m.endsWith('|deployed>')));
+    const start = `^Deploy <${where.cloneUrl.replace(/\.git$/, '')}/commit/${sha}\\|${sha.slice(0, 7)}> as ${target.replace(/[.]/g, '\\.')}: `;
     expect(slack.messages).toEqual([
       expect.stringMatching(
-        new RegExp(
-          `^Deploy <${where.cloneUrl.replace(/\.git$/, '')}/commit/${sha}\\|${sha.slice(0, 7)}> as ${service}: <http://deployer\\.test/jobs/deploy-[^|]+\\|success>$`,
-        ),
+        new RegExp(`${start}<http://deployer\\.test/jobs/build-[^|]+-stage\\|building>$`),
+      ),
+      expect.stringMatching(
+        new RegExp(`${start}<http://deployer\\.test/jobs/deploy-[^|]+\\|deployed>$`),
       ),
     ]);
   }, 180_000);

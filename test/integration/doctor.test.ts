@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeContext, type ProbeSettings } from '../../src/doctor/context-probe.js';
-import { sshSettings } from '../../src/exec/ssh.js';
+import { sshSettings } from '../../src/exec/ssh/settings.js';
 import { DriftStore } from '../../src/store/drift-store.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitHubStandIn } from '../helpers/github-stand-in.js';
 import {
   redisUrl,
@@ -258,7 +259,7 @@ describe('deployer start: drift warnings from GitHub, the contexts and the built
     });
 
     const flavourFile = join(mkdtempSync(join(tmpdir(), 'deployer-doctor-')), 'flavour.json');
-    const deployment = (branch: string, services: object[]) => ({
+    const deployment = (branch: string, services: { name: string; context: string }[]) => ({
       branch,
       target: `${REGISTRY}/acme/${name}:${branch}`,
       services,
@@ -267,39 +268,26 @@ describe('deployer start: drift warnings from GitHub, the contexts and the built
       flavourFile,
       JSON.stringify({
         name,
-        baseUrl: 'http://deployer.test',
-        repos: [
-          {
-            owner: 'acme',
-            name: 'web',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [
-                  // tarides (built in) deploys itself as deployer_deployer on its local engine
-                  deployment('live', [
-                    { name: 'web', context: 'reachable' },
-                    { name: 'deployer_deployer', context: 'default' },
-                  ]),
-                  deployment('staging', [{ name: 'web_staging', context: 'closed' }]),
-                ],
-              },
-            ],
-          },
-          {
-            owner: 'acme',
-            name: 'api',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [deployment('live', [{ name: 'api', context: 'stranger' }])],
-              },
-            ],
-          },
-        ],
+        ...testFlavour({
+          repos: [
+            testRepo('acme/web', {
+              deployments: [
+                // ocaml-org (built in) deploys itself as infra_deployer on its local engine
+                deployment('live', [
+                  { name: 'web', context: 'reachable' },
+                  { name: 'infra_deployer', context: 'default' },
+                ]),
+                deployment('staging', [{ name: 'web_staging', context: 'closed' }]),
+              ],
+            }),
+            testRepo('acme/api', {
+              deployments: [deployment('live', [{ name: 'api', context: 'stranger' }])],
+            }),
+          ],
+        }),
       }),
     );
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/cli.ts', 'start'], {
       cwd: root,
       env: {
         PATH: process.env.PATH,
@@ -356,8 +344,8 @@ describe('deployer start: drift warnings from GitHub, the contexts and the built
     'not-configured acme/docs': `the App is installed on acme/docs, which flavour "${name}" does not watch: add it to the config or remove it from the installation`,
     'check-not-required acme/web staging':
       'staging of acme/web deploys commits that did not build: its protection does not require the "deployability" check',
-    'duplicate-service default/deployer_deployer':
-      'deployer_deployer (swarm on default) is also deployed by flavour "tarides": each would overwrite the other\'s deploys',
+    'duplicate-service default/infra_deployer':
+      'infra_deployer (swarm on default) is also deployed by flavour "ocaml-org": each would overwrite the other\'s deploys',
     'context-unreachable closed': `docker context "closed" cannot be reached, so web_staging cannot be deployed: cannot connect to 127.0.0.1:${contexts.closed}: connection refused`,
   });
   const warnings = () =>

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeBuildImages } from '../helpers/build-images.js';
 import { trackCheckRuns, type CheckRuns } from '../helpers/check-runs.js';
 import { dockerAnswers, restartDockerd } from '../helpers/dockerd.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { jobSettled, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -25,10 +26,7 @@ describe('dockerd restarted in the middle of a build', () => {
     git = await new GitServer().start();
     repo = git.createRepo('acme', 'sturdy');
     where.cloneUrl = git.cloneUrl('acme', 'sturdy');
-    h = await startHarness({
-      baseUrl: 'http://deployer.test',
-      repos: [{ owner: 'acme', name: 'sturdy', builds: [{ dockerfile: 'Dockerfile' }] }],
-    });
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/sturdy')] }));
     checks = trackCheckRuns(h.github);
   });
   afterAll(async () => {

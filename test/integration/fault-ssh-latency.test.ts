@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SshSettings } from '../../src/exec/ssh.js';
+import type { SshSettings } from '../../src/exec/ssh/settings.js';
 import { DeployScenario, dockerConfig, knownHostsFor } from '../helpers/deploy-scenario.js';
 import { GitServer } from '../helpers/git-server.js';
 import { jobSettled, startHarness, waitFor, type Harness } from '../helpers/harness.js';

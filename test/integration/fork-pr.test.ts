@@ -6,12 +6,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeBuildImages } from '../helpers/build-images.js';
 import { trackCheckRuns, type CheckRuns } from '../helpers/check-runs.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { INSTALLATION_TOKEN } from '../helpers/github-stand-in.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pullRequestPayload, rerequestPayload } from '../helpers/payloads.js';
 import { deleteKeys } from '../helpers/redis-keys.js';
-import { busybox, docker, REGISTRY, testDeploySettings } from '../helpers/swarm.js';
+import {
+  busybox,
+  docker,
+  REGISTRY,
+  serviceImage,
+  SSH_PORT,
+  testDeploySettings,
+} from '../helpers/swarm.js';
+import { DeployScenario, dockerConfig } from '../helpers/deploy-scenario.js';
 
 const POOL = 'linux-x86_64';
 const PR = 7;
@@ -43,22 +52,14 @@ describe('a pull request from a fork that tries to read credentials', () => {
     repo = git.createRepo('acme', 'forked');
     target.cloneUrl = git.cloneUrl('acme', 'forked');
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         stagingRepo: `${REGISTRY}/${stagingRepo}`,
         repos: [
-          {
-            owner: 'acme',
-            name: 'forked',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [{ branch: 'live', target: `${REGISTRY}/acme/${id}:live` }],
-              },
-            ],
-          },
+          testRepo('acme/forked', {
+            deployments: [{ branch: 'live', target: `${REGISTRY}/acme/${id}:live` }],
+          }),
         ],
-      },
+      }),
       { deploySettings: testDeploySettings(dockerConfigDir) },
     );
     checks = trackCheckRuns(h.github);
@@ -153,4 +154,53 @@ describe('a pull request from a fork that tries to read credentials', () => {
     await expectNothingStaged();
     expect(h.github.problems).toEqual([]);
   }, 60_000);
+});
+
+describe("a fork's pull request whose commit is later pushed to a deployment branch", () => {
+  let git: GitServer;
+  let s: DeployScenario;
+  let h: Harness;
+  let checks: CheckRuns;
+  let sha = '';
+
+  beforeAll(async () => {
+    git = await new GitServer().start();
+    s = new DeployScenario(git);
+    s.createService();
+    h = await startHarness(s.flavour(), {
+      deploySettings: testDeploySettings(
+        dockerConfig({ testhost: `ssh://root@127.0.0.1:${SSH_PORT}` }),
+      ),
+    });
+    checks = trackCheckRuns(h.github);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await git?.stop();
+    s?.removeService();
+    if (h) {
+      removeBuildImages(h, `acme/${s.repoName}`, [sha]);
+      await deleteKeys(h.env.redisUrl, h.env.prefix);
+    }
+  });
+
+  it('deploys it: the pull request never marks the commit as a fork’s', async () => {
+    sha = s.commit('v1');
+    execFileSync('git', ['-C', s.repo.work, 'push', '-q', 'origin', `HEAD:refs/pull/${PR}/head`]);
+    const pr = pullRequestPayload(s.where, 'opened', PR, sha, true);
+    expect((await h.send('pull_request', pr)).status).toBe(200);
+    await waitFor('the fork build to conclude', () => checks.concluded(sha));
+
+    await s.push(h, sha);
+    const deploys = h.deployer.runtime.queues.deploy;
+    const deployed = await waitFor(
+      'the deploy to finish',
+      async () => (await deploys.getJobs(['completed', 'failed']))[0],
+      90_000,
+    );
+    expect(deployed.finishedOn && !deployed.failedReason).toBeTruthy();
+    const [entry] = await h.deployer.runtime.deploys.history(s.historyKey);
+    expect(entry).toMatchObject({ sha, result: 'success' });
+    expect(serviceImage(s.service)).toBe(entry.image);
+  }, 120_000);
 });

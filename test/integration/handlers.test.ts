@@ -3,11 +3,13 @@ import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import type { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { docker } from '../../src/config/builders.js';
 import type { Arch } from '../../src/config/schema.js';
 import { processCheckSync } from '../../src/jobs/checks.js';
 import type { CheckJobData } from '../../src/jobs/queues.js';
 import type { BuildJobData } from '../../src/plan/build-jobs.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/wiring/runtime.js';
+import { TEST_BASE_URL, testFlavour, testRepo } from '../helpers/flavour.js';
 import { githubRequestProblems } from '../helpers/github-spec.js';
 import { WEBHOOK_SECRET } from '../helpers/harness.js';
 import { pullRequestPayload, pushPayload, rerequestPayload } from '../helpers/payloads.js';
@@ -15,7 +17,7 @@ import { runIntake, type RunningIntake } from '../helpers/intake.js';
 import { loadTestApp, type TestApp } from '../helpers/probot.js';
 
 const POOLS: Arch[] = ['linux-x86_64', 'linux-arm64'];
-const BASE_URL = 'http://deployer.test';
+const BASE_URL = TEST_BASE_URL;
 const INSTALLATION = 42;
 const web = {
   owner: 'acme',
@@ -23,19 +25,16 @@ const web = {
   cloneUrl: 'https://github.com/acme/web.git',
   installationId: INSTALLATION,
 };
-const flavour = {
-  baseUrl: BASE_URL,
+const flavour = testFlavour({
   repos: [
-    {
-      owner: 'acme',
-      name: 'web',
+    testRepo('acme/web', {
       builds: [
-        { dockerfile: 'Dockerfile', archs: ['linux-x86_64', 'linux-arm64'] as Arch[] },
-        { dockerfile: 'worker/Dockerfile' },
+        docker('Dockerfile', { archs: ['linux-x86_64', 'linux-arm64'] }),
+        docker('worker/Dockerfile'),
       ],
-    },
+    }),
   ],
-};
+});
 
 const sha = (): string => randomUUID().replace(/-/g, '').padEnd(40, '0');
 const deliver = (probot: Probot, name: string, payload: object, id: string = randomUUID()) =>
@@ -174,8 +173,8 @@ describe('webhook handlers → real queues and records (Redis)', () => {
 
     const jobs = await buildJobs(runtime);
     expect(jobs.map(({ state: _, ...j }) => j)).toEqual(expectedJobs(runtime, commit));
-    // A lone push builds at once.
-    expect(jobs.every((j) => j.state === 'waiting')).toBe(true);
+    // A lone push builds at once (behind builds to be deployed: this branch deploys nothing).
+    expect(jobs.every((j) => j.state === 'prioritized')).toBe(true);
     const serialized = JSON.stringify(jobs.map((j) => j.data));
     for (const secret of [WEBHOOK_SECRET, 'PRIVATE KEY', 'ghs_', 'x-access-token', 'password']) {
       expect(serialized).not.toContain(secret);
@@ -215,13 +214,13 @@ describe('webhook handlers → real queues and records (Redis)', () => {
     },
   );
 
-  it('on the request path, one Redis command: the delivery appended to the intake stream', async () => {
+  it('on the request path, one Redis command: the delivery added to the intake queue', async () => {
     // No intake runs here: what is left is what the request path did.
     const app = await loadTestApp(flavour);
     apps.push(app);
     const { probot, runtime } = app;
     await deliver(probot, 'push', pushPayload(web, 'main', sha())); // connected
-    await runtime.redis.del(runtime.queues.intake.key);
+    await runtime.queues.intake.queue.drain();
     const commit = sha();
     const before = sha();
     const id = randomUUID();
@@ -231,10 +230,10 @@ describe('webhook handlers → real queues and records (Redis)', () => {
     runtime.redis.sendCommand = (...args) => (commands.push(args[0].name), send(...args));
     await deliver(probot, 'push', payload, id);
     runtime.redis.sendCommand = send;
-    expect(commands).toEqual(['xadd']);
+    expect(commands).toEqual(['evalsha']);
 
-    const entries = await runtime.queues.intake.entries();
-    expect(entries.flatMap((e) => e.deliveries)).toEqual([
+    const jobs = await runtime.queues.intake.queue.getJobs();
+    expect(jobs.map((j) => j.data)).toEqual([
       {
         delivery: id,
         before,
@@ -260,22 +259,19 @@ describe('webhook handlers → real queues and records (Redis)', () => {
     const ids = [randomUUID(), randomUUID(), randomUUID()];
     const payloads = ids.map(() => pushPayload(web, 'main', sha()));
     await runtime.redis.ping(); // connected: its socket exists
-    // Socket writes carrying an XADD (the queues write their own metadata once, besides).
+    // Socket writes carrying a job (the queues write their own metadata once, besides).
     let writes = 0;
     const stream = runtime.redis.stream!;
     const write = stream.write.bind(stream);
     stream.write = ((chunk: unknown, ...rest: never[]) => {
-      if (String(chunk).includes('xadd')) writes++;
+      if (String(chunk).includes('evalsha')) writes++;
       return write(chunk as string, ...rest);
     }) as typeof write;
     await Promise.all(ids.map((id, i) => deliver(probot, 'push', payloads[i], id)));
     stream.write = write;
     expect(writes).toBe(1);
-    const entries = await runtime.queues.intake.entries();
-    // One entry: the write that took them together.
-    expect(entries.map((e) => e.deliveries.map((d) => d.delivery).sort())).toEqual([
-      [...ids].sort(),
-    ]);
+    const jobs = await runtime.queues.intake.queue.getJobs();
+    expect(jobs.map((j) => j.data.delivery).sort()).toEqual([...ids].sort());
   });
 
   it('a pull request from a fork is built with fork: true', async () => {
@@ -290,24 +286,25 @@ describe('webhook handlers → real queues and records (Redis)', () => {
     expect((await runtime.store.meta('acme/web', commit))?.fork).toBe(true);
   });
 
-  const ignored: [string, string, () => object][] = [
-    ['a closed pull request', 'pull_request', () => pullRequestPayload(web, 'closed', 3, sha())],
-    ['a tag push', 'push', () => ({ ...pushPayload(web, 'main', sha()), ref: 'refs/tags/v1.0.0' })],
+  // Each payload names `commit` (a deleted branch's former head, for a deletion).
+  const ignored: [string, string, (commit: string) => object][] = [
+    ['a closed pull request', 'pull_request', (c) => pullRequestPayload(web, 'closed', 3, c)],
+    ['a tag push', 'push', (c) => ({ ...pushPayload(web, 'main', c), ref: 'refs/tags/v1.0.0' })],
     [
       'a branch deletion',
       'push',
-      () => ({ ...pushPayload(web, 'gone', '0'.repeat(40), sha()), deleted: true }),
+      (c) => ({ ...pushPayload(web, 'gone', '0'.repeat(40), c), deleted: true }),
     ],
     [
       'a push to an unwatched repository',
       'push',
-      () => pushPayload({ ...web, name: 'other' }, 'main', sha()),
+      (c) => pushPayload({ ...web, name: 'other' }, 'main', c),
     ],
     [
       "a re-run of another app's check run",
       'check_run',
-      () => {
-        const p = rerequestPayload(web, 'check_run', sha(), 'main');
+      (c) => {
+        const p = rerequestPayload(web, 'check_run', c, 'main');
         p.check_run.name = 'ci/other-app';
         return p;
       },
@@ -315,11 +312,16 @@ describe('webhook handlers → real queues and records (Redis)', () => {
   ];
   it.each(ignored)('%s: nothing enqueued, nothing recorded, no GitHub call', async (_, name, p) => {
     const { probot, runtime } = await freshApp();
-    const payload = p() as { after?: string };
-    await expect(receive(probot, name, payload)).resolves.toBeUndefined();
+    const commit = sha();
+    await expect(receive(probot, name, p(commit))).resolves.toBeUndefined();
     expect(await totalJobs(runtime)).toBe(0);
-    expect(await runtime.store.heads('acme/web')).toEqual({});
-    expect(await runtime.redis.keys(`${runtime.queues.prefix}:commit:*`)).toEqual([]);
+    for (const repo of ['acme/web', 'acme/other']) {
+      expect(await runtime.store.heads(repo)).toEqual({});
+      for (const known of [commit, '0'.repeat(40)]) {
+        expect(await runtime.store.meta(repo, known)).toBeUndefined();
+        expect(await runtime.store.records(repo, known)).toEqual([]);
+      }
+    }
   });
 
   it('a push that finds the last one still building waits a moment, so a burst coalesces', async () => {
@@ -363,7 +365,7 @@ describe('webhook handlers → real queues and records (Redis)', () => {
         finishedAt: r.queuedAt + 1000,
       });
     }
-    await runtime.store.updateMeta('acme/web', commit, { checkRunId: 99, lastWritten: '{}' });
+    await runtime.store.noteCheckRun('acme/web', commit, { checkRunId: 99, lastWritten: '{}' });
     expect((await buildJobs(runtime)).map((j) => j.state)).toEqual([
       'completed',
       'completed',
@@ -374,7 +376,7 @@ describe('webhook handlers → real queues and records (Redis)', () => {
 
     const jobs = await buildJobs(runtime);
     expect(jobs.map(({ state: _, ...j }) => j)).toEqual(expectedJobs(runtime, commit));
-    expect(jobs.map((j) => j.state)).toEqual(['waiting', 'waiting', 'waiting']);
+    expect(jobs.map((j) => j.state)).toEqual(['prioritized', 'prioritized', 'prioritized']);
     const records = await runtime.store.records('acme/web', commit);
     expect(records.map((r) => r.status)).toEqual(['queued', 'queued', 'queued']);
     // A re-run gets a fresh check run, and keeps how the commit first came.

@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker } from '../../src/config/builders.js';
 import { readEnv } from '../../src/config/env.js';
 import { resolveFlavour } from '../../src/config/flavour.js';
 import { repoKey } from '../../src/config/repo-index.js';
-import { ARCHS, type FlavourInput } from '../../src/config/schema.js';
-import { createHandler, handler, type LambdaHandler } from '../../src/lambda.js';
+import { ARCHS } from '../../src/config/schema.js';
+import { createHandler, handler, type LambdaHandler } from '../../src/entry/lambda.js';
 import { planBuilds } from '../../src/plan/build-jobs.js';
 import { parsePush } from '../../src/plan/commit-event.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/wiring/runtime.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import {
   redisUrl,
   sign,
@@ -28,15 +30,11 @@ const web = { owner: 'acme', name: 'web', cloneUrl: 'https://github.com/acme/web
 const sha = (): string => randomUUID().replace(/-/g, '').padEnd(40, '0');
 
 /** Two builds, one of them on two pools and deployed from `live`: several distinct job ids. */
-const flavour: Omit<FlavourInput, 'name'> = {
-  baseUrl: 'http://deployer.test',
+const flavour = testFlavour({
   repos: [
-    {
-      owner: 'acme',
-      name: 'web',
+    testRepo('acme/web', {
       builds: [
-        {
-          dockerfile: 'Dockerfile',
+        docker('Dockerfile', {
           archs: ['linux-x86_64', 'linux-arm64'],
           deployments: [
             {
@@ -45,12 +43,12 @@ const flavour: Omit<FlavourInput, 'name'> = {
               services: [{ name: 'web_app', kind: 'compose', compose: 'compose.yml' }],
             },
           ],
-        },
-        { dockerfile: 'docker/Dockerfile.api' },
+        }),
+        docker('docker/Dockerfile.api'),
       ],
-    },
+    }),
   ],
-};
+});
 
 /** An API Gateway REST (v1) proxy event, as API Gateway hands it to the function. */
 function gatewayEvent(
@@ -89,10 +87,11 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
   let http: Harness;
   // Both receivers only enqueue a delivery's commit; a worker's intake takes it in.
   const intakes: RunningIntake[] = [];
+  let config: string;
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'deployer-lambda-'));
-    const config = join(dir, 'flavour.json');
+    config = join(dir, 'flavour.json');
     writeFileSync(config, JSON.stringify({ ...flavour, name }));
     const env = {
       APP_ID: '1',
@@ -283,6 +282,32 @@ describe('AWS Lambda entry (receiver role) with API Gateway events', () => {
       expect(res.statusCode).toBe(200);
     }
     expect(await totalJobs()).toBe(before);
+  });
+
+  it('without WEBHOOK_SECRET it refuses to start: a delivery signed with Probot’s development secret is not taken', async () => {
+    const env = {
+      APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
+      REDIS_URL: redisUrl(),
+      DEPLOYER_CONFIG: config,
+      DEPLOYER_REDIS_PREFIX: uniqueName('t'),
+      LOG_LEVEL: 'silent' as const,
+    };
+    const unset = createHandler(env);
+    const queues = createRuntime(readEnv(env), resolveFlavour(readEnv(env)));
+    try {
+      const body = JSON.stringify(pushPayload(web, 'main', sha()));
+      const event = gatewayEvent(body, githubHeaders('push', body, 'development'));
+      for (let i = 0; i < 2; i++) {
+        await expect(unset(event), 'every invocation').rejects.toThrow(
+          "WEBHOOK_SECRET: required to receive webhooks (the GitHub App's webhook secret, or WEBHOOK_SECRET_FILE naming a file that holds it)",
+        );
+      }
+      expect(await queues.queues.intake.backlog()).toBe(0);
+    } finally {
+      await unset.close();
+      await queues.close();
+    }
   });
 
   it('a configuration that cannot load fails the invocation, and the next one retries', async () => {

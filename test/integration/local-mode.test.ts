@@ -5,8 +5,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
-import type { Operation } from '../../src/jobs/gates.js';
-import { startLocal, type RunningLocal } from '../../src/local.js';
+import type { Operation } from '../../src/store/gates.js';
+import { startLocal, type RunningLocal } from '../../src/entry/local.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { redisUrl, uniqueName, waitFor } from '../helpers/harness.js';
 import {
@@ -42,28 +43,17 @@ describe('deployer local: no App, heads by git ls-remote, every step confirmed',
       flavour: parseFlavour(
         {
           name: 'local-test',
-          baseUrl: 'http://localhost:3000',
-          stagingRepo: `${REGISTRY}/staging-${id}`,
-          repos: [
-            {
-              owner: 'acme',
-              name: 'site',
-              cloneUrl: git.cloneUrl('acme', 'site'),
-              builds: [
-                {
-                  dockerfile: 'Dockerfile',
-                  deployments: [{ branch: 'live', target, services: [{ name: service }] }],
-                },
-              ],
-            },
-            // Not selected: never polled.
-            {
-              owner: 'acme',
-              name: 'other',
-              cloneUrl: 'http://127.0.0.1:9/none.git',
-              builds: [{ dockerfile: 'Dockerfile' }],
-            },
-          ],
+          ...testFlavour({
+            stagingRepo: `${REGISTRY}/staging-${id}`,
+            repos: [
+              testRepo('acme/site', {
+                cloneUrl: git.cloneUrl('acme', 'site'),
+                deployments: [{ branch: 'live', target, services: [{ name: service }] }],
+              }),
+              // Not selected: never polled.
+              testRepo('acme/other', { cloneUrl: 'http://127.0.0.1:9/none.git' }),
+            ],
+          }),
         },
         'local test',
       ),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -27,10 +28,7 @@ describe('/metrics', () => {
     git = await new GitServer().start();
     repo = git.createRepo('acme', 'metered');
     where.cloneUrl = git.cloneUrl('acme', 'metered');
-    h = await startHarness({
-      baseUrl: 'http://deployer.test',
-      repos: [{ owner: 'acme', name: 'metered', builds: [{ dockerfile: 'Dockerfile' }] }],
-    });
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/metered')] }));
   });
   afterAll(async () => {
     await h?.close();
@@ -57,8 +55,9 @@ describe('/metrics', () => {
 
     const pushes = (t: string) =>
       sample(t, 'deployer_webhooks_total', { event: 'push', status: '200' });
+    // A delivery not signed with the secret does not get to name its event.
     const refused = (t: string) =>
-      sample(t, 'deployer_webhooks_total', { event: 'push', status: '400' });
+      sample(t, 'deployer_webhooks_total', { event: 'unsigned', status: '400' });
     const built = (t: string) =>
       sample(t, 'deployer_jobs_total', { queue: 'build-linux-x86_64', state: 'completed' });
 
@@ -78,13 +77,9 @@ describe('/metrics', () => {
   });
 
   it('shows deliveries waiting in the intake while no worker takes them', async () => {
-    const receiver = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
-        repos: [{ owner: 'acme', name: 'metered', builds: [{ dockerfile: 'Dockerfile' }] }],
-      },
-      { worker: false },
-    );
+    const receiver = await startHarness(testFlavour({ repos: [testRepo('acme/metered')] }), {
+      worker: false,
+    });
     try {
       const entries = async () =>
         Number(

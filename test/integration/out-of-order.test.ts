@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHS } from '../../src/config/schema.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { runIntake, type RunningIntake } from '../helpers/intake.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -16,21 +17,13 @@ describe('push deliveries out of order', () => {
 
   beforeAll(async () => {
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         repos: [
-          {
-            owner: 'acme',
-            name: 'web',
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/web:live' }],
-              },
-            ],
-          },
+          testRepo('acme/web', {
+            deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/web:live' }],
+          }),
         ],
-      },
+      }),
       { worker: false },
     );
     // The intake a worker runs; no builds run, so every build job stays as intake left it.

@@ -5,7 +5,7 @@
 // deployability check run at the GitHub stand-in, built by the worker container on
 // the host's engine through the mounted socket.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,9 +90,11 @@ describe("Deployer's image and compose stack on the local engine", () => {
     const key = join(dir, 'github-app.pem');
     writeFileSync(key, testPrivateKey());
     chmodSync(key, 0o644); // the image runs as uid 10001
-    const flavour = join(dir, 'flavour.yml');
+    // The operator's directories, as the compose file's comments say to make them.
+    const [configDir, dockerDir, sshDir] = ['config', 'docker', 'ssh'].map((d) => join(dir, d));
+    for (const d of [configDir, dockerDir, sshDir]) mkdirSync(d, { mode: 0o755 });
     writeFileSync(
-      flavour,
+      join(configDir, 'flavour.yml'),
       [
         `name: ${uniqueName('own-image')}`,
         'baseUrl: http://deployer.test',
@@ -103,14 +105,30 @@ describe("Deployer's image and compose stack on the local engine", () => {
         '      - dockerfile: Dockerfile',
         '',
       ].join('\n'),
+      { mode: 0o644 },
     );
-    chmodSync(flavour, 0o644);
-    // What this test adds to the operator's file: the way to this machine, and the flavour.
+    // The operator's .env: every Deployer setting is here, none in compose's own
+    // environment. REDIS_URL and DOCKER_CONFIG name this machine's paths, as a .env
+    // written for running outside compose would; the compose file's values win.
+    const envFile = join(dir, '.env');
+    writeFileSync(
+      envFile,
+      [
+        'APP_ID=1',
+        `WEBHOOK_SECRET=${WEBHOOK_SECRET}`,
+        'DEPLOYER_CONFIG=/etc/deployer/flavour.yml',
+        `GHE_HOST=${HOST_ALIAS}:${ghRelay.port}`,
+        'GHE_PROTOCOL=http',
+        'LOG_LEVEL=debug',
+        'DEPLOYER_UNTRUSTED_BUILDS_PER_REPO=3',
+        'REDIS_URL=redis://127.0.0.1:6379',
+        'DOCKER_CONFIG=/root/.docker',
+        '',
+      ].join('\n'),
+    );
+    // What this test adds to the operator's file: the way to this machine.
     const override = join(dir, 'compose.test.yml');
-    const extra = {
-      extra_hosts: [`${HOST_ALIAS}:host-gateway`],
-      volumes: [`${flavour}:/etc/deployer/flavour.yml:ro`],
-    };
+    const extra = { extra_hosts: [`${HOST_ALIAS}:host-gateway`] };
     writeFileSync(override, JSON.stringify({ services: { receiver: extra, worker: extra } }));
 
     const port = await freePort();
@@ -122,15 +140,13 @@ describe("Deployer's image and compose stack on the local engine", () => {
         BASE_IMAGE: images.BASE_IMAGE,
         REDIS_IMAGE: images.REDIS_IMAGE,
         DEPLOYER_IMAGE: IMAGE,
-        APP_ID: '1',
-        WEBHOOK_SECRET,
+        DEPLOYER_ENV_FILE: envFile,
+        DEPLOYER_CONFIG_DIR: configDir,
+        DEPLOYER_DOCKER_DIR: dockerDir,
+        DEPLOYER_SSH_DIR: sshDir,
         GITHUB_APP_KEY_FILE: key,
         DOCKER_GID: String(statSync('/var/run/docker.sock').gid),
-        DEPLOYER_CONFIG: '/etc/deployer/flavour.yml',
         DEPLOYER_PORT: `127.0.0.1:${port}`,
-        GHE_HOST: `${HOST_ALIAS}:${ghRelay.port}`,
-        GHE_PROTOCOL: 'http',
-        LOG_LEVEL: 'debug',
       },
     );
     const previous = imageId(IMAGE);
@@ -171,6 +187,28 @@ describe("Deployer's image and compose stack on the local engine", () => {
       const id = await compose.containerId(service);
       expect(docker('exec', id, 'id', '-u')).toBe('10001');
     }
+  });
+
+  it('passes every .env setting to the containers, the container paths winning', async () => {
+    const worker = await compose.containerId('worker');
+    const env = (name: string) => docker('exec', worker, 'printenv', name);
+    expect(env('DEPLOYER_UNTRUSTED_BUILDS_PER_REPO')).toBe('3');
+    expect(env('REDIS_URL')).toBe('redis://redis:6379');
+    expect(env('DOCKER_CONFIG')).toBe('/home/deployer/.docker');
+    expect(docker('exec', worker, 'ls', '/etc/deployer')).toBe('flavour.yml');
+  });
+
+  it('reports the worker healthy through its own /healthz', async () => {
+    const worker = await compose.containerId('worker');
+    const state = await waitFor(
+      'the worker health check to pass',
+      () => {
+        const s = docker('inspect', '--format', '{{.State.Health.Status}}', worker);
+        return s === 'starting' ? undefined : s;
+      },
+      90_000,
+    );
+    expect(state).toBe('healthy');
   });
 
   it('turns a signed push webhook into a deployability check run, built by the worker container', async () => {

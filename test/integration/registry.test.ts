@@ -151,7 +151,8 @@ describe('RegistryClient against docker-registry', () => {
     expect(err).toMatchObject({ status: 401, registry: AUTH_REGISTRY, retryable: false });
     expect((err as Error).message).toBe(
       `${AUTH_REGISTRY} refused the push (401): no credentials for ${AUTH_REGISTRY} — provide them ` +
-        `in /etc/deployer/docker/config.json (docker login ${AUTH_REGISTRY}) or with ` +
+        `in /etc/deployer/docker/config.json (docker login ${AUTH_REGISTRY}), in ` +
+        `DEPLOYER_REGISTRY_AUTH_FILE, or with DEPLOYER_REGISTRY=${AUTH_REGISTRY}, ` +
         'DEPLOYER_REGISTRY_USER and DEPLOYER_REGISTRY_PASSWORD_FILE',
     );
   });
@@ -163,8 +164,7 @@ describe('RegistryClient against docker-registry', () => {
       credentials: (registry) =>
         readRegistryCredentials(registry, {
           dockerConfigDir,
-          user: AUTH_USER,
-          passwordFile: secret,
+          account: { registry: AUTH_REGISTRY, user: AUTH_USER, passwordFile: secret },
         }),
     });
     const target = parseImageRef(`${AUTH_REGISTRY}/app-${id}-badauth:live`);

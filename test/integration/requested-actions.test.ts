@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployJobId } from '../../src/plan/deploy-jobs.js';
 import { trackCheckRuns, type CheckRuns } from '../helpers/check-runs.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { example, pushPayload, type RepoRef } from '../helpers/payloads.js';
@@ -36,11 +37,7 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
     where.cloneUrl = git.cloneUrl('acme', 'web');
     // Builds wait for confirmation (`average` is a build's level).
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
-        admins: ['github:alice'],
-        repos: [{ owner: 'acme', name: 'web', builds: [{ dockerfile: 'Dockerfile' }] }],
-      },
+      testFlavour({ admins: ['github:alice'], repos: [testRepo('acme/web')] }),
       { confirm: 'average' },
     );
     runs = trackCheckRuns(h.github);
@@ -64,7 +61,7 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
     const asked = await waitFor('an action_required check run', () =>
       runs.writes(sha).find((w) => w.conclusion === 'action_required'),
     );
-    expect((asked as { actions?: { identifier: string }[] }).actions).toEqual([
+    expect(asked.actions).toEqual([
       expect.objectContaining({ identifier: 'confirm', label: 'Confirm' }),
     ]);
     expect(await press('confirm', 'mallory')).toBe(200);
@@ -97,6 +94,11 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
     await waitFor('the rebuild to wait', async () =>
       (await h.deployer.runtime.gates.pendingFor('acme/web', sha)).length ? true : undefined,
     );
+    // The same press again (a replay under a new delivery id, or a double click) does nothing.
+    const after = runs.created(sha).length;
+    expect(await press('rebuild', 'alice')).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(runs.created(sha).length).toBe(after);
   });
 
   it('a newer push cancels the waiting build, and its gate goes with it', async () => {
@@ -114,7 +116,7 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
   });
 
   it('rolls back what a commit deployed to the version before it, and pins it', async () => {
-    const { deploys, queues } = h.deployer.runtime;
+    const { deploys, queues, store } = h.deployer.runtime;
     const entry = (commit: string, digest: string, jobId: string) => ({
       sha: commit,
       digest,
@@ -131,7 +133,14 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
     const older = 'b'.repeat(40);
     await deploys.record('prod/web', entry(older, 'sha256:old', 'deploy-old'));
     await deploys.record('prod/web', entry(sha, 'sha256:new', 'deploy-new'));
-    await deploys.addDeployedTo('acme/web', sha, 'prod/web');
+    await store.addDeployedTo('acme/web', sha, 'prod/web');
+    // Recording the deploy rewrites the commit's check run: it now offers Roll back.
+    await waitFor('a Roll back button on the check run', () =>
+      runs
+        .writes(sha)
+        .at(-1)
+        ?.actions?.find((a) => a.identifier === 'rollback'),
+    );
 
     expect(await press('rollback', 'mallory')).toBe(200);
     await new Promise((r) => setTimeout(r, 1_000));

@@ -3,9 +3,10 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queues } from '../../src/jobs/queues.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer } from '../helpers/git-server.js';
 import { GitHubStandIn, INSTALLATION_TOKEN } from '../helpers/github-stand-in.js';
 import { redisUrl, sendWebhook, sign, uniqueName, waitFor } from '../helpers/harness.js';
@@ -158,30 +159,24 @@ describe('secrets never reach logs, job logs, job data, Redis or GitHub (deploye
       flavourFile,
       JSON.stringify({
         name: flavourName,
-        baseUrl: 'http://deployer.test',
-        stagingRepo: `${AUTH_REGISTRY}/staging-${id}`,
-        repos: [
-          {
-            owner: 'acme',
-            name: repoName,
-            builds: [
-              {
-                dockerfile: 'Dockerfile',
-                deployments: [
-                  {
-                    branch: 'live',
-                    target: `${AUTH_REGISTRY}/acme/${id}:live`,
-                    services: [{ name: service, context: 'testhost', uri: 'web.example.org' }],
-                  },
-                ],
-              },
-            ],
-          },
-        ],
+        ...testFlavour({
+          stagingRepo: `${AUTH_REGISTRY}/staging-${id}`,
+          repos: [
+            testRepo(`acme/${repoName}`, {
+              deployments: [
+                {
+                  branch: 'live',
+                  target: `${AUTH_REGISTRY}/acme/${id}:live`,
+                  services: [{ name: service, context: 'testhost', uri: 'web.example.org' }],
+                },
+              ],
+            }),
+          ],
+        }),
       }),
     );
 
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/cli.ts', 'start'], {
       cwd: root,
       env: {
         PATH: process.env.PATH,
@@ -279,7 +274,15 @@ describe('secrets never reach logs, job logs, job data, Redis or GitHub (deploye
       120_000,
     );
     expect(status.body, output.slice(-40).join('\n')).toMatchObject({ state: 'success' });
-    await waitFor('the Slack message', () => (slack.messages.length ? true : undefined), 20_000);
+    // The deployment's message is posted as its build starts, and again as it ends.
+    await waitFor(
+      'the Slack message of the end',
+      () => (slack.messages.some((m) => m.endsWith('|deployed>')) ? true : undefined),
+      20_000,
+    );
+    await waitFor('the deploy job to finish', () =>
+      output.some((l) => l.includes('"msg":"deploy finished"')) ? true : undefined,
+    );
     await waitFor('the check run to conclude', () =>
       github.checkRunWrites().some((r) => (r.body as { conclusion?: string }).conclusion)
         ? true
@@ -287,9 +290,11 @@ describe('secrets never reach logs, job logs, job data, Redis or GitHub (deploye
     );
     // The token was used, the registry password too: the run really handled the secrets.
     expect(git.authHeaders).toContain(`Basic ${secrets.INSTALLATION_TOKEN[1]}`);
-    const messages = output.join('\n');
+    // The worker logs a job's end after its last GitHub write: wait for the line.
     for (const msg of ['commit accepted', 'build job completed', 'deploy finished'])
-      expect(messages).toContain(`"msg":"${msg}"`);
+      await waitFor(`the log line "${msg}"`, () =>
+        output.some((line) => line.includes(`"msg":"${msg}"`)) ? true : undefined,
+      );
 
     const found: string[] = [];
     output.forEach((line, i) => found.push(...leaks(secrets, `log line ${i + 1}`, line)));
@@ -305,15 +310,22 @@ describe('secrets never reach logs, job logs, job data, Redis or GitHub (deploye
       const values = await dumpRedis(redis, `${prefix}:*`);
       expect(values.size).toBeGreaterThan(5);
       for (const [key, value] of values) found.push(...leaks(secrets, `Redis key ${key}`, value));
-      // BullMQ's own view of every queue: job data, results, failures and job logs.
-      const queueNames = [...values.keys()]
-        .filter((k) => k.startsWith(`${ns}:`) && k.endsWith(':meta'))
-        .map((k) => k.slice(ns.length + 1, -':meta'.length));
-      expect(queueNames).toEqual(expect.arrayContaining(['build-linux-x86_64', 'deploy']));
+      // Every queue's own view, read as the deployer reads it: job data, results, failures, logs.
+      const queues = new Queues(redis, ns);
+      const all = [
+        queues.intake.queue,
+        queues.checks,
+        queues.control,
+        queues.deploy,
+        queues.build('linux-x86_64'),
+      ];
       let jobLogLines = 0;
-      for (const name of queueNames) {
-        const queue = new Queue(name, { connection: redis, prefix: ns });
-        for (const job of await queue.getJobs()) {
+      const jobsIn = new Map<string, number>();
+      for (const queue of all) {
+        const { name } = queue;
+        const jobs = await queue.getJobs();
+        jobsIn.set(name, jobs.length);
+        for (const job of jobs) {
           const { logs } = await queue.getJobLogs(job.id!);
           jobLogLines += logs.length;
           const where = `job ${name}/${job.id}`;
@@ -327,8 +339,10 @@ describe('secrets never reach logs, job logs, job data, Redis or GitHub (deploye
             ),
           );
         }
-        await queue.close();
       }
+      await queues.close();
+      expect(jobsIn.get('build-linux-x86_64')).toBeGreaterThan(0);
+      expect(jobsIn.get('deploy')).toBeGreaterThan(0);
       expect(jobLogLines).toBeGreaterThan(0);
     } finally {
       redis.disconnect();

@@ -7,15 +7,12 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, CommandError } from '../../src/exec/errors.js';
-import {
-  RemoteCommandError,
-  SshError,
-  sftpPut,
-  sshConnectConfig,
-  sshExec,
-  type SshSettings,
-  type SshTarget,
-} from '../../src/exec/ssh.js';
+import { RemoteCommandError, SshError } from '../../src/exec/ssh/errors.js';
+import { sftpPut } from '../../src/exec/ssh/sftp.js';
+import { sshConnectConfig } from '../../src/exec/ssh/connect-config.js';
+import { sshExec } from '../../src/exec/ssh/exec.js';
+import type { SshSettings } from '../../src/exec/ssh/settings.js';
+import type { SshTarget } from '../../src/exec/ssh/destination.js';
 
 // The sshd from scripts/services.sh (key auth as root, docker CLI there).
 const services = resolve(import.meta.dirname, '../../.services/ssh');

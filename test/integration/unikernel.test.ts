@@ -7,6 +7,7 @@ import { unikernelHostSchema } from '../../src/config/schema.js';
 import { parseImageRef } from '../../src/exec/image-ref.js';
 import { RegistryClient } from '../../src/exec/registry.js';
 import { deployUnikernel, UNIKERNEL_PATH } from '../../src/targets/unikernel.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -34,14 +35,11 @@ describe('MirageOS unikernels: built, staged, copied to the VM host over SFTP, r
     repo = git.createRepo('mirage', 'mirage-www');
     where.cloneUrl = git.cloneUrl('mirage', 'mirage-www');
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         stagingRepo: `${REGISTRY}/staging-${id}`,
         unikernelHosts: { [host]: hostConfig },
         repos: [
-          {
-            owner: 'mirage',
-            name: 'mirage-www',
+          testRepo('mirage/mirage-www', {
             builds: [
               {
                 kind: 'unikernel',
@@ -51,9 +49,9 @@ describe('MirageOS unikernels: built, staged, copied to the VM host over SFTP, r
                 deployments: [{ branch: 'main', service: 'www', host }],
               },
             ],
-          },
+          }),
         ],
-      },
+      }),
       { deploySettings: settings },
     );
   });

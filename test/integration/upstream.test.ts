@@ -4,11 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Upstream } from '../../src/config/schema.js';
-import { createDeployDeps } from '../../src/deploy-deps.js';
-import { localDocker } from '../../src/exec/docker.js';
-import { checkUpstream, upstreamSchedulerId, type UpstreamDeps } from '../../src/jobs/upstream.js';
+import { createDeployDeps } from '../../src/wiring/deploy-deps.js';
+import { localDocker } from '../../src/exec/docker/client.js';
+import {
+  checkUpstream,
+  upstreamSchedulerId,
+  type UpstreamDeps,
+} from '../../src/jobs/tasks/upstream.js';
 import { serviceKey } from '../../src/plan/deploy-jobs.js';
-import { createUpstreamDeps } from '../../src/upstream-deps.js';
+import { createUpstreamDeps } from '../../src/wiring/upstream-deps.js';
+import { testFlavour } from '../helpers/flavour.js';
 import { startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import {
   busybox,
@@ -62,13 +67,12 @@ describe('an upstream image tracked on a schedule → Swarm service over an SSH 
       slackWebhookFile: slack.webhookFile(),
     });
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         repos: [],
         upstreams: [
           { image: tag, everyDays: 7, services: [{ name: service, context: 'testhost' }] },
         ],
-      },
+      }),
       { worker: false },
     );
     const { runtime, probot } = h.deployer;

@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/plan/check-run-output.js';
 import { launchChromium } from '../helpers/chromium.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { jobSettled, startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -24,10 +25,7 @@ describe('web UI in a real headless Chromium', () => {
     repo = git.createRepo('acme', 'app');
     where.cloneUrl = git.cloneUrl('acme', 'app');
     repo.write({ busybox }, 0o755);
-    h = await startHarness({
-      baseUrl: 'http://deployer.test',
-      repos: [{ owner: 'acme', name: 'app', builds: [{ dockerfile: 'Dockerfile' }] }],
-    });
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/app')] }));
     browser = await launchChromium();
   });
   afterAll(async () => {

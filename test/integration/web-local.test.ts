@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../src/config/env.js';
 import { parseFlavour } from '../../src/config/load.js';
-import { startLocal, type RunningLocal } from '../../src/local.js';
+import { startLocal, type RunningLocal } from '../../src/entry/local.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer } from '../helpers/git-server.js';
 import { redisUrl, uniqueName, waitFor } from '../helpers/harness.js';
 import { testDeploySettings } from '../helpers/swarm.js';
@@ -30,20 +31,14 @@ describe('deployer local serves the web UI, with what waits for confirmation', (
       flavour: parseFlavour(
         {
           name: 'local-web',
-          baseUrl: 'http://localhost:3000',
-          repos: [
-            {
-              owner: 'acme',
-              name: 'site',
-              cloneUrl: git.cloneUrl('acme', 'site'),
-              builds: [
-                {
-                  dockerfile: 'Dockerfile',
-                  deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/site:live' }],
-                },
-              ],
-            },
-          ],
+          ...testFlavour({
+            repos: [
+              testRepo('acme/site', {
+                cloneUrl: git.cloneUrl('acme', 'site'),
+                deployments: [{ branch: 'live', target: '127.0.0.1:5000/acme/site:live' }],
+              }),
+            ],
+          }),
         },
         'local test',
       ),

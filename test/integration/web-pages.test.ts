@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/plan/check-run-output.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { jobSettled, startHarness, uniqueName, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -37,33 +38,25 @@ describe('web UI over HTTP, after real builds and a real deploy', () => {
     where.cloneUrl = git.cloneUrl('acme', 'site');
     createService(service, pushInitialImage(`acme/${id}-initial`));
     h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
+      testFlavour({
         stagingRepo: `${REGISTRY}/staging-${id}`,
         repos: [
-          {
-            owner: 'acme',
-            name: 'site',
-            builds: [
+          testRepo('acme/site', {
+            deployments: [
               {
-                dockerfile: 'Dockerfile',
-                deployments: [
-                  {
-                    branch: 'live',
-                    target: `${REGISTRY}/acme/${id}:live`,
-                    services: [{ name: service }],
-                  },
-                  {
-                    branch: 'later',
-                    target: `${REGISTRY}/acme/${id}:later`,
-                    services: [{ name: idle }],
-                  },
-                ],
+                branch: 'live',
+                target: `${REGISTRY}/acme/${id}:live`,
+                services: [{ name: service }],
+              },
+              {
+                branch: 'later',
+                target: `${REGISTRY}/acme/${id}:later`,
+                services: [{ name: idle }],
               },
             ],
-          },
+          }),
         ],
-      },
+      }),
       // The local engine (context `default`): what is shown matters here, not how it got there.
       { deploySettings: testDeploySettings(dockerConfigWithContext('testhost')) },
     );

@@ -8,6 +8,7 @@ import { repoKey } from '../../src/config/repo-index.js';
 import { ARCHS } from '../../src/config/schema.js';
 import { planBuilds } from '../../src/plan/build-jobs.js';
 import { parsePush } from '../../src/plan/commit-event.js';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import {
   EVIL_STRINGS,
   fuzzSeed,
@@ -376,22 +377,14 @@ async function fuzz(h: Harness, seed: number, count: number): Promise<FuzzRun> {
   return run;
 }
 
-const watchedWeb = {
-  baseUrl: 'http://deployer.test',
+const watchedWeb = testFlavour({
   repos: [
-    {
-      owner: 'acme',
-      name: 'web',
-      builds: [
-        {
-          dockerfile: 'Dockerfile',
-          archs: ['linux-x86_64' as const, 'linux-arm64' as const],
-          deployments: [{ branch: 'main', target: '127.0.0.1:5000/acme/web:live' }],
-        },
-      ],
-    },
+    testRepo('acme/web', {
+      archs: ['linux-x86_64' as const, 'linux-arm64' as const],
+      deployments: [{ branch: 'main', target: '127.0.0.1:5000/acme/web:live' }],
+    }),
   ],
-};
+});
 
 /** The build job ids in all pools. */
 async function buildJobIds(h: Harness): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { sign, startHarness, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
 
@@ -45,13 +46,7 @@ describe('webhook endpoint over HTTP: signatures, malformed and hostile input', 
 
   beforeEach(async () => {
     // A fresh prefix and flavour per test: no test sees another's queues.
-    h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
-        repos: [{ owner: 'acme', name: 'web', builds: [{ dockerfile: 'Dockerfile' }] }],
-      },
-      { worker: false },
-    );
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/web')] }), { worker: false });
     all.push(h);
   });
   afterEach(async () => {

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testFlavour, testRepo } from '../helpers/flavour.js';
 import { GitServer, type GitRepo } from '../helpers/git-server.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload } from '../helpers/payloads.js';
@@ -20,13 +21,10 @@ describe('a worker killed mid-build', () => {
     repo = git.createRepo('acme', 'slow');
     target.cloneUrl = git.cloneUrl('acme', 'slow');
     // Receiver only, in this process; workers are separate processes we can kill.
-    h = await startHarness(
-      {
-        baseUrl: 'http://deployer.test',
-        repos: [{ owner: 'acme', name: 'slow', builds: [{ dockerfile: 'Dockerfile' }] }],
-      },
-      { worker: false, jobLockMs: 3_000 },
-    );
+    h = await startHarness(testFlavour({ repos: [testRepo('acme/slow')] }), {
+      worker: false,
+      jobLockMs: 3_000,
+    });
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');

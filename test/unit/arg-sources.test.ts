@@ -5,7 +5,7 @@ import {
   ArgSourceError,
   resolveArgSources,
   type ArgResolvers,
-} from '../../src/jobs/arg-sources.js';
+} from '../../src/jobs/tasks/arg-sources.js';
 
 const heads: Record<string, string> = {
   'ocaml/opam-repository@master': 'a'.repeat(40),

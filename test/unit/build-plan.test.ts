@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { docker, repo, unikernel } from '../../src/config/builders.js';
 import { parseFlavour } from '../../src/config/load.js';
 import { buildRepoIndex, type RepoEntry } from '../../src/config/repo-index.js';
-import { buildJobId, buildQueueName, planBuilds, supersededBy } from '../../src/plan/build-jobs.js';
+import { buildJobId, buildQueueName, planBuilds } from '../../src/plan/build-jobs.js';
+import { supersededBy } from '../../src/plan/intake.js';
 import type { CommitEvent } from '../../src/plan/commit-event.js';
 
 const SHA = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';

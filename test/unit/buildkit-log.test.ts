@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { BuildkitLogFormatter, decodeTrace } from '../../src/exec/buildkit-log.js';
+import { BuildkitLogFormatter, decodeTrace } from '../../src/exec/docker/buildkit-log.js';
 
 const A = 'sha256:aaaa';
 const B = 'sha256:bbbb';

@@ -1,3 +1,4 @@
+import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../../src/exec/errors.js';
 import { cancelReason } from '../../src/jobs/errors.js';
@@ -125,7 +126,9 @@ describe('checkRunState', () => {
       [
         '### Dockerfile on linux-x86_64: failed',
         '',
+        '```',
         'Build failed: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+        '```',
         '',
         '```',
         ...log.slice(60),
@@ -150,11 +153,15 @@ describe('checkRunState', () => {
       [
         '### Dockerfile on linux-arm64: cancelled',
         '',
+        '```',
         'superseded by 1234567',
+        '```',
         '',
         '### Dockerfile on linux-x86_64: failed',
         '',
+        '```',
         'Build failed: x',
+        '```',
       ].join('\n'),
     );
   });
@@ -281,5 +288,38 @@ describe('requested actions', () => {
       expect(a.identifier.length).toBeLessThanOrEqual(20);
       expect(a.description.length).toBeLessThanOrEqual(40);
     }
+  });
+});
+
+describe('untrusted text in the check run', () => {
+  const markdown = new MarkdownIt({ html: true, linkify: true });
+  // What a fork's build can print to close the block and write markdown of its own.
+  const hostile = [
+    '```',
+    '# Deployed to production',
+    '[approve](https://evil.example/phish) <img src=x onerror=alert(1)>',
+    '````````',
+    '~~~',
+  ];
+
+  it('keeps a log and an error that try to end their code block inside it', () => {
+    const state = checkRunState(
+      [
+        x86({
+          ...done('failure', 1_000),
+          error: `Build failed: \`\`\`\n# Approved\n<a href="https://evil.example">x</a>`,
+          logTail: hostile,
+        }),
+      ],
+      BASE,
+    );
+    const html = markdown.render(state.output.text!);
+    expect(html).not.toMatch(/<h1>|<a |<img/);
+    const blocks = [...html.matchAll(/<pre><code>([\s\S]*?)<\/code><\/pre>/g)].map((m) => m[1]);
+    expect(blocks).toHaveLength(2);
+    expect(blocks[0]).toContain('# Approved');
+    expect(blocks[1]).toContain('# Deployed to production');
+    expect(blocks[1]).toContain('&lt;img src=x');
+    expect(html.replace(/<pre>[\s\S]*?<\/pre>/g, '')).not.toMatch(/Approved|Deployed|evil/);
   });
 });

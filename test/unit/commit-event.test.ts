@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { restExample } from '../helpers/github-examples.js';
 import {
   branchOf,
+  parseListedBranch,
+  parseListedPullRequest,
   parsePullRequest,
   parsePush,
   parseRerequest,
@@ -184,6 +187,90 @@ describe('parsePullRequest', () => {
     for (const junk of [null, undefined, 'pr', [], {}]) {
       expect(ignoreReason(parsePullRequest(junk))).toMatch(/^malformed pull_request payload: ✖ /);
     }
+  });
+});
+
+describe('parseListedBranch (GET /repos/{owner}/{repo}/branches)', () => {
+  const [listed] = restExample<Payload[]>('GET', '/repos/{owner}/{repo}/branches');
+  const octocat = {
+    ...HELLO,
+    owner: 'octocat',
+    cloneUrl: 'https://github.com/octocat/Hello-World.git',
+  };
+
+  it('takes a branch as a push of its head would bring it', () => {
+    expect(parseListedBranch(octocat, listed)).toEqual({
+      commit: {
+        ...octocat,
+        sha: 'c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc',
+        ref: 'refs/heads/master',
+        fork: false,
+      },
+    });
+  });
+
+  it('ignores a malformed entry and a name git would refuse', () => {
+    expect(ignoreReason(parseListedBranch(octocat, withValue(listed, 'name', 'a..b')))).toMatch(
+      /^malformed branch: ✖ a valid git branch name/,
+    );
+    expect(ignoreReason(parseListedBranch(octocat, withValue(listed, 'commit', null)))).toMatch(
+      /^malformed branch: /,
+    );
+    for (const junk of [null, 'main', {}])
+      expect(parseListedBranch(octocat, junk)).toHaveProperty('ignore');
+  });
+});
+
+describe('parseListedPullRequest (GET /repos/{owner}/{repo}/pulls)', () => {
+  const [listed] = restExample<Payload[]>('GET', '/repos/{owner}/{repo}/pulls');
+  const octocat = {
+    ...HELLO,
+    owner: 'octocat',
+    cloneUrl: 'https://github.com/octocat/Hello-World.git',
+    installationId: 9,
+  };
+  const head = { sha: '6dcb09b5b57875f334f61aebed695e2e4193db5e', ref: 'refs/pull/1347/head' };
+
+  it('takes an open pull request as its pull_request webhook would bring it', () => {
+    expect(parseListedPullRequest(9, listed)).toEqual({
+      commit: { ...octocat, ...head, fork: false },
+    });
+  });
+
+  it('marks a fork’s pull request (or one whose fork is gone) as a fork, cloned from the base repository', () => {
+    const fork = withValue(listed, 'head.repo.full_name', 'contributor/Hello-World');
+    expect(parseListedPullRequest(9, fork)).toEqual({
+      commit: { ...octocat, ...head, fork: true },
+    });
+    const gone = withValue(listed, 'head.repo', null);
+    expect(parseListedPullRequest(9, gone)).toEqual({
+      commit: { ...octocat, ...head, fork: true },
+    });
+  });
+
+  it('agrees with parsePullRequest on the same pull request', () => {
+    for (const prHead of [listed.head, { ...(listed.head as Payload), repo: null }]) {
+      const pr: Payload = { ...listed, head: prHead };
+      const webhook = {
+        action: 'opened',
+        number: pr.number,
+        pull_request: pr,
+        repository: (pr.base as Payload).repo,
+        installation: { id: 9 },
+      };
+      expect(parseListedPullRequest(9, pr)).toEqual(parsePullRequest(webhook));
+    }
+  });
+
+  it('ignores a closed or malformed entry', () => {
+    expect(ignoreReason(parseListedPullRequest(9, withValue(listed, 'state', 'closed')))).toMatch(
+      /^malformed pull request: .*\n {2}→ at state/,
+    );
+    expect(ignoreReason(parseListedPullRequest(9, withValue(listed, 'head.sha', 'main')))).toMatch(
+      /^malformed pull request: /,
+    );
+    for (const junk of [null, 7, {}])
+      expect(parseListedPullRequest(9, junk)).toHaveProperty('ignore');
   });
 });
 

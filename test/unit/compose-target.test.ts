@@ -2,17 +2,17 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Docker } from '../../src/exec/docker.js';
+import type { Docker } from '../../src/exec/docker/client.js';
 import { run } from '../../src/exec/run.js';
 import {
-  compose,
   composeUpArgv,
+  deployCompose,
+  deployStack,
   loginArgv,
-  stack,
   stackDeployArgv,
   withImageHash,
 } from '../../src/targets/compose.js';
-import { DeployError, type DeployContext } from '../../src/targets/target.js';
+import { DeployError, type ServiceContext } from '../../src/targets/target.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -182,10 +182,10 @@ describe('composeUpArgv, run for real with sh and a fake docker on PATH', () => 
 describe('stack and compose targets', () => {
   type Call = { argv: string[]; stdin?: string };
 
-  function context(over: Partial<DeployContext> = {}) {
+  function context(over: Partial<ServiceContext> = {}) {
     const calls: Call[] = [];
     const lines: string[] = [];
-    const ctx: DeployContext = {
+    const ctx: ServiceContext = {
       service: { name: 'web', context: 'default', kind: 'compose', compose: 'docker-compose.yml' },
       image: `registry.example.com/acme/web:live@${DIGEST}`,
       digest: DIGEST,
@@ -207,7 +207,7 @@ describe('stack and compose targets', () => {
     const { ctx, calls, lines } = context({
       auth: { username: 'deployer', password: 's3cret', serveraddress: 'registry.example.com' },
     });
-    expect(await compose.deploy(ctx)).toEqual({ changed: true });
+    expect(await deployCompose(ctx)).toEqual({ changed: true });
     expect(calls).toEqual([
       { argv: loginArgv('registry.example.com', 'deployer'), stdin: 's3cret' },
       { argv: composeUpArgv('web'), stdin: deployed },
@@ -218,14 +218,14 @@ describe('stack and compose targets', () => {
 
   it('stack: no login without credentials, docker stack deploy with the file', async () => {
     const { ctx, calls } = context();
-    expect(await stack.deploy(ctx)).toEqual({ changed: true });
+    expect(await deployStack(ctx)).toEqual({ changed: true });
     expect(calls).toEqual([{ argv: stackDeployArgv('web'), stdin: deployed }]);
   });
 
   it('fails with a DeployError, running nothing, when there is no compose file', async () => {
     const { ctx, calls } = context({ composeFile: undefined });
-    await expect(compose.deploy(ctx)).rejects.toThrow(new DeployError('web: no compose file'));
-    await expect(compose.deploy(ctx)).rejects.toBeInstanceOf(DeployError);
+    await expect(deployCompose(ctx)).rejects.toThrow(new DeployError('web: no compose file'));
+    await expect(deployCompose(ctx)).rejects.toBeInstanceOf(DeployError);
     expect(calls).toEqual([]);
   });
 });

@@ -417,7 +417,11 @@ describe('readEnv', () => {
       dockerHost: undefined,
       jobLockMs: 60_000,
       catchUpMs: 300_000,
-      buildTimeoutMs: 3_600_000,
+      scanRefsMs: 3_600_000,
+      buildTimeoutMs: 3_000_000,
+      buildsPerPool: 1,
+      untrustedBuildsPerRepo: 1,
+      untrustedBuildNetwork: 'default',
     });
   });
 
@@ -433,7 +437,15 @@ describe('readEnv', () => {
         DOCKER_HOST: '',
         DEPLOYER_JOB_LOCK_MS: '5000',
         DEPLOYER_CATCH_UP_MS: '60000',
+        DEPLOYER_SCAN_REFS_MS: '120000',
+        DEPLOYER_CONFIRM: 'average',
+        DEPLOYER_CONFIRM_AUTO_RELEASE_MS: '30000',
+        DEPLOYER_ACCOUNT_ALLOWLIST: 'Acme, ocurrent',
         DEPLOYER_BUILD_TIMEOUT_MS: '600000',
+        DEPLOYER_BUILDS_PER_POOL: '3',
+        DEPLOYER_UNTRUSTED_BUILDS_PER_REPO: '2',
+        DEPLOYER_UNTRUSTED_BUILD_NETWORK: 'none',
+        DEPLOYER_METRICS_PORT: '9464',
       }),
     ).toEqual({
       redisUrl: 'redis://redis:6379/2',
@@ -445,16 +457,39 @@ describe('readEnv', () => {
       dockerHost: undefined,
       jobLockMs: 5_000,
       catchUpMs: 60_000,
+      scanRefsMs: 120_000,
+      confirm: 'average',
+      confirmAutoReleaseMs: 30_000,
+      accountAllowlist: ['acme', 'ocurrent'],
       buildTimeoutMs: 600_000,
+      buildsPerPool: 3,
+      untrustedBuildsPerRepo: 2,
+      untrustedBuildNetwork: 'none',
+      metricsPort: 9464,
     });
     expect(readEnv({ DEPLOYER_CONFIG: '/etc/d.yml', DOCKER_HOST: 'unix:///d.sock' })).toMatchObject(
       { configFile: '/etc/d.yml', dockerHost: 'unix:///d.sock' },
     );
   });
 
+  it('refuses a network for untrusted builds that the engine cannot give them', () => {
+    expect(() => readEnv({ DEPLOYER_UNTRUSTED_BUILD_NETWORK: 'isolated' })).toThrow(
+      'DEPLOYER_UNTRUSTED_BUILD_NETWORK: expected "default" or "none", got "isolated"',
+    );
+  });
+
   it('refuses a lock time that is not a positive whole number', () => {
     expect(() => readEnv({ DEPLOYER_JOB_LOCK_MS: '1.5s' })).toThrow(
       'DEPLOYER_JOB_LOCK_MS: expected a positive whole number, got "1.5s"',
+    );
+  });
+
+  it('refuses a metrics port that is no port', () => {
+    expect(() => readEnv({ DEPLOYER_METRICS_PORT: '70000' })).toThrow(
+      'DEPLOYER_METRICS_PORT: expected a port (1-65535), got "70000"',
+    );
+    expect(() => readEnv({ DEPLOYER_METRICS_PORT: ':9464' })).toThrow(
+      'DEPLOYER_METRICS_PORT: expected a positive whole number, got ":9464"',
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceInfo, TaskInfo } from '../../src/exec/docker.js';
+import type { ServiceInfo, TaskInfo } from '../../src/exec/docker/services.js';
 import { convergence, digestOf } from '../../src/targets/convergence.js';
 
 // Objects in the shapes the Docker Engine API returns for GET /services/{id} and

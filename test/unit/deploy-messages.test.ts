@@ -38,7 +38,7 @@ describe('slackLink / deployMessage', () => {
       deployMessage({
         commitUrl: `https://github.com/acme/web/commit/${SHA}`,
         sha: SHA,
-        service: 'web',
+        name: 'web',
         state: 'success',
         logUrl: LOG_URL,
       }),
@@ -52,7 +52,7 @@ describe('slackLink / deployMessage', () => {
       deployMessage({
         commitUrl: 'https://c.example',
         sha: SHA,
-        service: 'web',
+        name: 'web',
         state: 'failure <https://evil.example|click> |',
         logUrl: 'https://l.example',
       }),

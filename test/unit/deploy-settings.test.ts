@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
-import { readDeploySettings } from '../../src/deploy-deps.js';
+import { readDeploySettings } from '../../src/wiring/deploy-deps.js';
 
 const homes: string[] = [];
 afterAll(() => {
@@ -23,37 +23,47 @@ describe('readDeploySettings', () => {
     const h = home();
     expect(readDeploySettings({ HOME: h })).toEqual({
       dockerConfigDir: join(h, '.docker'),
-      registryUser: undefined,
-      registryPasswordFile: undefined,
+      registryAuth: { account: undefined, authFile: undefined, tokenHosts: [] },
       insecureRegistries: [],
       slackWebhookFile: undefined,
+      slackTokenFile: undefined,
+      slackChannel: undefined,
+      slackApiUrl: undefined,
       convergeTimeoutMs: 300_000,
       ssh: {
-        privateKeyPath: join(h, '.ssh/id_ed25519'),
         knownHostsPath: join(h, '.ssh/known_hosts'),
         connectTimeoutMs: 20_000,
         commandTimeoutMs: 600_000,
+        defaultKeyPaths: [join(h, '.ssh/id_ed25519'), join(h, '.ssh/id_rsa')],
+        home: h,
       },
     });
   });
 
-  it('falls back to ~/.ssh/id_rsa when that is the only key there', () => {
-    const h = home(['id_rsa']);
-    expect(readDeploySettings({ HOME: h }).ssh.privateKeyPath).toBe(join(h, '.ssh/id_rsa'));
-    const both = home(['id_rsa', 'id_ed25519']);
-    expect(readDeploySettings({ HOME: both }).ssh.privateKeyPath).toBe(
-      join(both, '.ssh/id_ed25519'),
+  it('reads ~/.ssh/config when there is one', () => {
+    const h = home(['config']);
+    expect(readDeploySettings({ HOME: h }).ssh.configPath).toBe(join(h, '.ssh/config'));
+    expect(readDeploySettings({ HOME: h, DEPLOYER_SSH_CONFIG: 'none' }).ssh.configPath).toBe(
+      undefined,
+    );
+    expect(() => readDeploySettings({ HOME: h, DEPLOYER_SSH_CONFIG: '~/nope' })).toThrow(
+      new ConfigError(
+        `DEPLOYER_SSH_CONFIG: no such file "${join(h, 'nope')}" (set it to none for no file)`,
+      ),
     );
   });
 
   it('reads every variable', () => {
-    const h = home();
+    const h = home(['config-deploy']);
     expect(
       readDeploySettings({
         HOME: h,
         DOCKER_CONFIG: '/etc/deployer/docker',
+        DEPLOYER_REGISTRY: 'registry.example.com:5000',
         DEPLOYER_REGISTRY_USER: 'deployer',
         DEPLOYER_REGISTRY_PASSWORD_FILE: '/run/secrets/registry-password',
+        DEPLOYER_REGISTRY_AUTH_FILE: '/run/secrets/registry-auths.json',
+        DEPLOYER_REGISTRY_TOKEN_HOSTS: 'auth.example.com, Login.Example.org:8443',
         DEPLOYER_INSECURE_REGISTRIES: ' registry.lan:5000 , 10.0.0.9:5000,,',
         DEPLOYER_SLACK_WEBHOOK_FILE: '/run/secrets/slack-webhook',
         DEPLOYER_CONVERGE_TIMEOUT_MS: '90000',
@@ -61,21 +71,79 @@ describe('readDeploySettings', () => {
         DEPLOYER_KNOWN_HOSTS: '/etc/deployer/known_hosts',
         DEPLOYER_SSH_TIMEOUT_MS: '5000',
         DEPLOYER_SSH_COMMAND_TIMEOUT_MS: '120000',
+        DEPLOYER_SSH_CONFIG: '~/.ssh/config-deploy',
+        SSH_AUTH_SOCK: '/run/agent.sock',
       }),
     ).toEqual({
       dockerConfigDir: '/etc/deployer/docker',
-      registryUser: 'deployer',
-      registryPasswordFile: '/run/secrets/registry-password',
+      registryAuth: {
+        account: {
+          registry: 'registry.example.com:5000',
+          user: 'deployer',
+          passwordFile: '/run/secrets/registry-password',
+        },
+        authFile: '/run/secrets/registry-auths.json',
+        tokenHosts: ['auth.example.com', 'login.example.org:8443'],
+      },
       insecureRegistries: ['registry.lan:5000', '10.0.0.9:5000'],
       slackWebhookFile: '/run/secrets/slack-webhook',
+      slackTokenFile: undefined,
+      slackChannel: undefined,
+      slackApiUrl: undefined,
       convergeTimeoutMs: 90_000,
       ssh: {
         privateKeyPath: join(h, 'keys/deploy'),
         knownHostsPath: '/etc/deployer/known_hosts',
         connectTimeoutMs: 5_000,
         commandTimeoutMs: 120_000,
+        configPath: join(h, '.ssh/config-deploy'),
+        agentSocket: '/run/agent.sock',
+        defaultKeyPaths: [join(h, '.ssh/id_ed25519'), join(h, '.ssh/id_rsa')],
+        home: h,
       },
     });
+  });
+
+  it('reads the Slack bot token file, channel and API address', () => {
+    const h = home();
+    expect(
+      readDeploySettings({
+        HOME: h,
+        DEPLOYER_SLACK_TOKEN_FILE: '/run/secrets/slack-token',
+        DEPLOYER_SLACK_CHANNEL: 'C0123456789',
+        DEPLOYER_SLACK_API_URL: 'http://slack-proxy.lan/api/',
+      }),
+    ).toMatchObject({
+      slackWebhookFile: undefined,
+      slackTokenFile: '/run/secrets/slack-token',
+      slackChannel: 'C0123456789',
+      slackApiUrl: 'http://slack-proxy.lan/api/',
+    });
+  });
+
+  it('refuses a Slack token without a channel, both Slack modes at once, and a bad API address', () => {
+    expect(() => readDeploySettings({ DEPLOYER_SLACK_TOKEN_FILE: '/run/secrets/t' })).toThrow(
+      new ConfigError(
+        'DEPLOYER_SLACK_TOKEN_FILE and DEPLOYER_SLACK_CHANNEL: set both (a file holding the bot token, and the channel it posts to) or neither',
+      ),
+    );
+    expect(() => readDeploySettings({ DEPLOYER_SLACK_CHANNEL: 'C0123456789' })).toThrow(
+      ConfigError,
+    );
+    expect(() =>
+      readDeploySettings({
+        DEPLOYER_SLACK_WEBHOOK_FILE: '/run/secrets/w',
+        DEPLOYER_SLACK_TOKEN_FILE: '/run/secrets/t',
+        DEPLOYER_SLACK_CHANNEL: 'C0123456789',
+      }),
+    ).toThrow(/set one/);
+    expect(() =>
+      readDeploySettings({
+        DEPLOYER_SLACK_TOKEN_FILE: '/run/secrets/t',
+        DEPLOYER_SLACK_CHANNEL: 'C0123456789',
+        DEPLOYER_SLACK_API_URL: 'slack.com/api',
+      }),
+    ).toThrow('DEPLOYER_SLACK_API_URL: expected an http(s) URL, got "slack.com/api"');
   });
 
   it('treats empty variables as unset', () => {
@@ -83,15 +151,23 @@ describe('readDeploySettings', () => {
     const empty = {
       HOME: h,
       DOCKER_CONFIG: '',
+      DEPLOYER_REGISTRY: '',
       DEPLOYER_REGISTRY_USER: '',
       DEPLOYER_REGISTRY_PASSWORD_FILE: '',
+      DEPLOYER_REGISTRY_AUTH_FILE: '',
+      DEPLOYER_REGISTRY_TOKEN_HOSTS: '',
       DEPLOYER_INSECURE_REGISTRIES: '',
       DEPLOYER_SLACK_WEBHOOK_FILE: '',
+      DEPLOYER_SLACK_TOKEN_FILE: '',
+      DEPLOYER_SLACK_CHANNEL: '',
+      DEPLOYER_SLACK_API_URL: '',
       DEPLOYER_CONVERGE_TIMEOUT_MS: '',
       DEPLOYER_SSH_KEY: '',
       DEPLOYER_KNOWN_HOSTS: '',
       DEPLOYER_SSH_TIMEOUT_MS: '',
       DEPLOYER_SSH_COMMAND_TIMEOUT_MS: '',
+      DEPLOYER_SSH_CONFIG: '',
+      SSH_AUTH_SOCK: '',
     };
     expect(readDeploySettings(empty)).toEqual(readDeploySettings({ HOME: h }));
   });
@@ -113,7 +189,7 @@ describe('readDeploySettings', () => {
     const before = process.env.DEPLOYER_REGISTRY_USER;
     process.env.DEPLOYER_REGISTRY_USER = 'from-process-env';
     try {
-      expect(readDeploySettings({ HOME: h }).registryUser).toBeUndefined();
+      expect(readDeploySettings({ HOME: h }).registryAuth?.account).toBeUndefined();
     } finally {
       if (before === undefined) delete process.env.DEPLOYER_REGISTRY_USER;
       else process.env.DEPLOYER_REGISTRY_USER = before;

@@ -96,6 +96,7 @@ describe('built-in flavours', () => {
     expect(tarides.admins).toContain('github:MisterDA');
     expect(ocamlOrg.admins).toContain('github:AltGr');
     expect(ocamlOrg.admins).toContain('github:rjbou');
+    expect(ocamlOrg.admins).toContain('github:maiste');
     expect(mirage.admins).toContain('github:hannesm');
     expect(tarides.admins).not.toContain('github:hannesm');
   });
@@ -124,43 +125,39 @@ describe('tarides', () => {
       context: 'ocaml.ci.dev',
       uri: 'ocaml.ci.dev:8100',
       archs: ['linux-x86_64', 'linux-arm64'],
-      includeGit: false,
+      includeGit: true,
     });
     const gitlab = serviceAt(f, 'ocurrent/ocaml-ci-gitlab-service:live', 'ocaml-ci_gitlab');
-    expect(gitlab).toMatchObject({ dockerfile: 'Dockerfile.gitlab', branch: 'live-engine' });
-    const staging = serviceAt(f, 'ocurrent/ocaml-ci-web:staging', 'test-www');
-    expect(staging).toMatchObject({
-      dockerfile: 'Dockerfile.web',
-      branch: 'staging-www',
-      context: 'ocaml.ci.dev',
-      uri: undefined,
+    expect(gitlab).toMatchObject({
+      dockerfile: 'Dockerfile.gitlab',
+      branch: 'live-engine',
+      includeGit: false,
     });
+    expect(serviceNames(f, 'ocurrent/ocaml-ci-web:live')).toEqual(['ocaml-ci_web']);
   });
 
-  it('deploys itself on the local engine', () => {
+  it('deploys itself and sandmark to chives.caelum.ci.dev', () => {
     expect(
-      serviceAt(f, 'ocurrent/ci.ocamllabs.io-deployer:live-ci3', 'deployer_deployer'),
+      serviceAt(f, 'ocurrent/ci.ocamllabs.io-deployer:live-ci3', 'infra_tarides-deployer'),
     ).toMatchObject({
       branch: 'live-ci3',
-      context: 'default',
+      context: 'chives.caelum.ci.dev',
       uri: 'deploy.ci.dev',
     });
-  });
-
-  it('deploys multicore-ci and sandmark to the ci4 and ci3 hosts', () => {
-    expect(serviceAt(f, 'ocurrent/multicore-ci:live', 'infra_multicore-ci')).toMatchObject({
-      repo: 'ocurrent/ocaml-multicore-ci',
-      branch: 'live',
-      context: 'ci4.ocamllabs.io',
-      archs: ['linux-x86_64'],
-    });
-    expect(serviceAt(f, 'ocurrent/sandmark-nightly:live', 'sandmark_sandmark')).toMatchObject({
+    expect(serviceAt(f, 'ocurrent/sandmark-nightly:live', 'infra_sandmark')).toMatchObject({
       repo: 'ocaml-bench/sandmark-nightly',
       branch: 'main',
-      context: 'ci3.ocamllabs.io',
+      context: 'chives.caelum.ci.dev',
       includeGit: true,
       uri: 'sandmark.tarides.com',
     });
+  });
+
+  it('no longer deploys multicore-ci, multicoretests-ci or the ocurrent.org watcher', () => {
+    const repos = f.repos.map((r) => `${r.owner}/${r.name}`);
+    expect(repos).not.toContain('ocurrent/ocaml-multicore-ci');
+    expect(repos).not.toContain('ocurrent/multicoretests-ci');
+    expect(repos).not.toContain('ocurrent/ocurrent.org');
   });
 
   it('builds the ocluster worker on every pool with a large stack', () => {
@@ -187,8 +184,12 @@ describe('tarides', () => {
 describe('ocaml-org', () => {
   const f = parsed('ocaml-org');
 
-  it('deploys ocaml.org main and staging to v3b and v3c', () => {
-    expect(serviceAt(f, 'ocurrent/v3.ocaml.org-server:live', 'infra_www')).toMatchObject({
+  it('deploys ocaml.org main as two instances on v3b and staging to v3c', () => {
+    expect(serviceNames(f, 'ocurrent/v3.ocaml.org-server:live')).toEqual([
+      'infra_www1',
+      'infra_www2',
+    ]);
+    expect(serviceAt(f, 'ocurrent/v3.ocaml.org-server:live', 'infra_www2')).toMatchObject({
       repo: 'ocaml/ocaml.org',
       branch: 'main',
       context: 'v3b.ocaml.org',
@@ -217,41 +218,56 @@ describe('ocaml-org', () => {
     ).toMatchObject({
       dockerfile: 'docker/storage/Dockerfile',
       branch: 'staging',
-      context: 'staging.docs.ci.ocaml.org',
+      context: 'staging.docs.ci.ocamllabs.io',
     });
-    expect(serviceAt(f, 'ocurrent/base-images:live', 'base-images_builder')).toMatchObject({
-      context: 'ci3.ocamllabs.io',
+    expect(serviceAt(f, 'ocurrent/base-images:live', 'infra_base-images')).toMatchObject({
+      context: 'chives.caelum.ci.dev',
       uri: 'images.ci.ocaml.org',
     });
   });
 
-  it('serves opam2web from both opam.ocaml.org machines', () => {
-    const { build, branch } = deploymentOf(f, 'registry.ci.dev/opam.ocaml.org:live');
+  it('serves opam2web from both opam.ocaml.org machines, rebuilt when the opam archive moves', () => {
+    const { build, branch } = deploymentOf(f, 'ocurrent/opam.ocaml.org:live');
     expect(branch).toBe('live');
-    expect(build.deployments.map((d) => d.branch)).toEqual(['live', 'live-staging']);
-    expect(build.deployments[0]?.services.map((s) => [s.name, s.context])).toEqual([
-      ['infra_opam_live', 'opam-4.ocaml.org'],
-      ['infra_opam_live', 'opam-5.ocaml.org'],
+    expect(build.deployments.map((d) => [d.branch, d.target])).toEqual([
+      ['live', 'ocurrent/opam.ocaml.org:live'],
+      ['live-staging', 'ocurrent/opam.ocaml.org:staging'],
+    ]);
+    expect(build.deployments[0]?.services.map((s) => [s.name, s.context, s.uri])).toEqual([
+      ['infra_opam_live', 'opam-4.ocaml.org', 'opam.ocaml.org'],
+      ['infra_opam_live', 'opam-5.ocaml.org', 'staging.opam.ocaml.org'],
     ]);
     expect(build.deployments[1]?.services.map((s) => [s.name, s.context])).toEqual([
       ['infra_opam_staging', 'opam-4.ocaml.org'],
       ['infra_opam_staging', 'opam-5.ocaml.org'],
     ]);
+    expect(build.options.argsFrom.at(-1)).toEqual({
+      arg: 'OPAM_ARCHIVE_SHA',
+      image: 'ocaml/opam:archive',
+    });
   });
 
-  it('deploys the dune binary distribution to get.dune.build', () => {
+  it('deploys the dune binary distribution previews, main and staging', () => {
     expect(serviceAt(f, 'ocurrent/dune-binary-distribution:live', 'infra_www')).toMatchObject({
       repo: 'ocaml-dune/binary-distribution',
       branch: 'main',
       context: 'get.dune.build',
-      uri: 'get.dune.build',
+      uri: 'preview.dune.build',
+    });
+    expect(
+      serviceAt(f, 'ocurrent/dune-binary-distribution:staging', 'infra_staging'),
+    ).toMatchObject({
+      branch: 'staging',
+      context: 'get.dune.build',
+      uri: 'staging-preview.dune.build',
     });
   });
 
-  it('runs three opam-health-check services from one image', () => {
+  it('runs four opam-health-check services from one image', () => {
     expect(serviceNames(f, 'ocurrent/opam-health-check:live')).toEqual([
       'infra_opam-health-check',
       'infra_opam-health-check-windows',
+      'infra_opam-health-check-dune',
       'infra_opam-health-check-freebsd',
     ]);
   });
@@ -279,25 +295,22 @@ describe('mirage', () => {
     ]);
   });
 
-  it('deploys mirage-ci, the deployer and caddy to ci.mirageos.org', () => {
+  it('deploys mirage-ci and the deployer to chives.caelum.ci.dev', () => {
     expect(serviceAt(f, 'ocurrent/mirage-ci:live', 'infra_mirage-ci')).toMatchObject({
       branch: 'live',
-      context: 'ci.mirageos.org',
+      context: 'chives.caelum.ci.dev',
       includeGit: true,
       uri: 'ci.mirageos.org',
     });
-    expect(serviceAt(f, 'ocurrent/deploy.mirageos.org:live', 'infra_deployer')).toMatchObject({
+    expect(
+      serviceAt(f, 'ocurrent/deploy.mirageos.org:live', 'infra_mirage-deployer'),
+    ).toMatchObject({
       branch: 'live-mirage',
-      context: 'ci.mirageos.org',
+      context: 'chives.caelum.ci.dev',
       includeGit: false,
+      uri: 'deploy.mirageos.org',
     });
-    expect(serviceAt(f, 'ocurrent/caddy-rfc2136:live', 'infra_caddy')).toMatchObject({
-      repo: 'ocurrent/caddy-rfc2136',
-      branch: 'master',
-      context: 'ci.mirageos.org',
-      archs: ['linux-x86_64'],
-      uri: undefined,
-    });
+    expect(f.repos.map((r) => r.name)).not.toContain('caddy-rfc2136');
   });
 });
 
@@ -312,10 +325,7 @@ describe('repository index of the built-in flavours', () => {
       'Dockerfile.web',
     ]);
     const web = entry?.specs[2]?.build;
-    expect(web?.kind === 'docker' && web.deployments.map((d) => d.branch)).toEqual([
-      'live-www',
-      'staging-www',
-    ]);
+    expect(web?.kind === 'docker' && web.deployments.map((d) => d.branch)).toEqual(['live-www']);
     expect(index.get('OCurrent/OCaml-CI')).toBeUndefined();
   });
 
@@ -336,5 +346,13 @@ describe('repository index of the built-in flavours', () => {
 
     const docs = buildRepoIndex(parsed('ocaml-org')).get('ocurrent/ocaml-docs-ci');
     expect(docs?.specs).toHaveLength(3);
+
+    const dune = buildRepoIndex(parsed('ocaml-org')).get('ocaml-dune/binary-distribution');
+    const duneBuild = dune?.specs[0]?.build;
+    expect(dune?.specs).toHaveLength(1);
+    expect(duneBuild?.kind === 'docker' && duneBuild.deployments.map((d) => d.branch)).toEqual([
+      'main',
+      'staging',
+    ]);
   });
 });

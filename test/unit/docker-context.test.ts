@@ -9,8 +9,10 @@ import {
   ContextError,
   dockerConfigDir,
   resolveDockerContext,
-} from '../../src/exec/docker-context.js';
-import { parseSshDestination, shellQuote, sshSettings } from '../../src/exec/ssh.js';
+} from '../../src/exec/docker/context.js';
+import { parseSshDestination } from '../../src/exec/ssh/destination.js';
+import { shellQuote } from '../../src/exec/ssh/shell-quote.js';
+import { sshSettings } from '../../src/exec/ssh/settings.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'docker-context-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -185,18 +187,15 @@ describe('parseSshDestination', () => {
 });
 
 describe('sshSettings', () => {
-  it('prefers id_ed25519, falls back to id_rsa, and reads the overrides', () => {
+  it('has OpenSSH’s defaults, and reads the overrides', () => {
     const home = freshDir();
-    mkdirSync(join(home, '.ssh'));
-    writeFileSync(join(home, '.ssh/id_rsa'), 'x');
     expect(sshSettings({ HOME: home })).toEqual({
-      privateKeyPath: join(home, '.ssh/id_rsa'),
       knownHostsPath: join(home, '.ssh/known_hosts'),
       connectTimeoutMs: 20_000,
       commandTimeoutMs: 600_000,
+      defaultKeyPaths: [join(home, '.ssh/id_ed25519'), join(home, '.ssh/id_rsa')],
+      home,
     });
-    writeFileSync(join(home, '.ssh/id_ed25519'), 'x');
-    expect(sshSettings({ HOME: home }).privateKeyPath).toBe(join(home, '.ssh/id_ed25519'));
     const env = {
       HOME: home,
       DEPLOYER_SSH_KEY: '~/keys/deploy',

@@ -56,6 +56,7 @@ const repository = (owner: string, name: string) => ({
   full_name: `${owner}/${name}`,
   owner: { login: owner, id: 1, type: 'Organization' },
   private: false,
+  clone_url: `https://github.com/${owner}/${name}.git`,
 });
 
 const token = (id: number) =>
@@ -107,10 +108,34 @@ describe('installationRepos', () => {
     const probot = createTestProbot();
     const repos = await installationRepos((id) => probot.auth(id));
     expect(repos).toEqual([
-      { owner: 'acme', name: 'web', fullName: 'acme/web', installationId: 1 },
-      { owner: 'acme', name: 'api', fullName: 'acme/api', installationId: 1 },
-      { owner: 'acme', name: 'docs', fullName: 'acme/docs', installationId: 1 },
-      { owner: 'Other', name: 'Site', fullName: 'Other/Site', installationId: 2 },
+      {
+        owner: 'acme',
+        name: 'web',
+        fullName: 'acme/web',
+        cloneUrl: 'https://github.com/acme/web.git',
+        installationId: 1,
+      },
+      {
+        owner: 'acme',
+        name: 'api',
+        fullName: 'acme/api',
+        cloneUrl: 'https://github.com/acme/api.git',
+        installationId: 1,
+      },
+      {
+        owner: 'acme',
+        name: 'docs',
+        fullName: 'acme/docs',
+        cloneUrl: 'https://github.com/acme/docs.git',
+        installationId: 1,
+      },
+      {
+        owner: 'Other',
+        name: 'Site',
+        fullName: 'Other/Site',
+        cloneUrl: 'https://github.com/Other/Site.git',
+        installationId: 2,
+      },
     ]);
     // Two pages of installations, a token and the pages of repositories for each
     // installation that is not suspended.

@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JobLog } from '../../src/jobs/job-log.js';
 
-/** A stand-in for a BullMQ job: records what `log` was given. */
+/** A stand-in for the job's log in Redis: records each batch, its entries joined. */
 function fakeJob(write: (row: string) => Promise<void> = async () => undefined) {
   const calls: string[] = [];
   return {
     calls,
     job: {
-      log: async (row: string): Promise<number> => {
+      append: async (entries: string[]): Promise<number> => {
+        const row = entries.join('\n');
         calls.push(row);
         await write(row);
         return calls.length;
@@ -113,5 +114,19 @@ describe('JobLog', () => {
     log.line('kept');
     await log.flush();
     expect(calls).toEqual(['lost', 'kept']);
+  });
+});
+
+describe('JobLog entry sizes', () => {
+  it('cuts an overlong line and splits a big batch into entries of at most ~16 K characters', async () => {
+    const entries: string[] = [];
+    const log = new JobLog({ append: async (batch: string[]) => entries.push(...batch) });
+    log.line('y'.repeat(100_000));
+    for (let i = 0; i < 100; i++) log.line('z'.repeat(1000));
+    await log.flush();
+    expect(entries[0]).toMatch(/^y{16384} \[… 83616 more characters cut\]$/);
+    expect(entries.length).toBeGreaterThan(6);
+    for (const e of entries.slice(1)) expect(e.length).toBeLessThanOrEqual(16 * 1024);
+    expect(entries.slice(1).join('\n').split('\n')).toHaveLength(100);
   });
 });

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  certAuthorities,
   checkHostKey,
   hashHostName,
   knownKeyTypes,
   parseKnownHosts,
-} from '../../src/exec/known-hosts.js';
+} from '../../src/exec/ssh/known-hosts.js';
 
 /** A wire-format public key blob (uint32 length + type + body), as a server presents it. */
 function keyBlob(type: string, seed: string): Buffer {
@@ -120,5 +121,21 @@ describe('hashed entries written by ssh-keygen -H', () => {
     expect(checkHostKey(hashed, 'build.example.org', 22, ED, keyB)).toBe('mismatch');
     expect(checkHostKey(hashed, '10.9.8.7', 2222, ED, keyB)).toBe('match');
     expect(checkHostKey(hashed, '10.9.8.7', 22, ED, keyB)).toBe('unknown');
+  });
+});
+
+describe('certAuthorities', () => {
+  it('lists the CAs whose @cert-authority patterns cover the host, less revoked ones', () => {
+    const text = [
+      `@cert-authority *.example.org,!old.example.org ${ED} ${keyA.toString('base64')}`,
+      `@cert-authority [10.0.0.*]:2222 ${ED} ${keyB.toString('base64')}`,
+      line('web.example.org', rsaKey, 'ssh-rsa'),
+    ].join('\n');
+    expect(certAuthorities(text, 'Web.Example.org', 22)).toEqual([keyA]);
+    expect(certAuthorities(text, 'old.example.org', 22)).toEqual([]);
+    expect(certAuthorities(text, '10.0.0.7', 2222)).toEqual([keyB]);
+    expect(certAuthorities(text, '10.0.0.7', 22)).toEqual([]);
+    const revoked = `${text}\n@revoked * ${ED} ${keyA.toString('base64')}`;
+    expect(certAuthorities(revoked, 'web.example.org', 22)).toEqual([]);
   });
 });

@@ -109,8 +109,18 @@ describe('refusedMessage', () => {
   it('names what to provide when there are no credentials', () => {
     expect(refusedMessage({ ...base, status: 401 })).toBe(
       '127.0.0.1:5001 refused the push (401): no credentials for 127.0.0.1:5001 — provide them in ' +
-        '/srv/docker/config.json (docker login 127.0.0.1:5001) or with DEPLOYER_REGISTRY_USER and ' +
-        'DEPLOYER_REGISTRY_PASSWORD_FILE',
+        '/srv/docker/config.json (docker login 127.0.0.1:5001), in DEPLOYER_REGISTRY_AUTH_FILE, or ' +
+        'with DEPLOYER_REGISTRY=127.0.0.1:5001, DEPLOYER_REGISTRY_USER and DEPLOYER_REGISTRY_PASSWORD_FILE',
+    );
+  });
+  it('says which token service the credentials were kept from, and how to allow it', () => {
+    const credentials = { username: 'bot', source: '/run/secrets/hub' };
+    const withheld = { realm: 'http://auth.example.com/token', why: 'plain http to another host' };
+    expect(refusedMessage({ ...base, status: 401, credentials, withheld })).toBe(
+      '127.0.0.1:5001 refused the push (401): the credentials for 127.0.0.1:5001 were not sent to ' +
+        'the token service it named, http://auth.example.com/token (plain http to another host) — ' +
+        "if that is 127.0.0.1:5001's own token service, list auth.example.com in " +
+        'DEPLOYER_REGISTRY_TOKEN_HOSTS (https only)',
     );
   });
   it('names the file the rejected credentials came from, never the password', () => {

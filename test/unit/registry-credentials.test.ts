@@ -64,29 +64,70 @@ describe('readRegistryCredentials', () => {
     });
   });
 
-  it('a user plus password file wins over config.json', async () => {
-    write({ auths: { 'ghcr.io': { auth: b64('fromconfig:x') } } });
+  it('an account wins over config.json for its own registry, and only for it', async () => {
+    write({
+      auths: { 'ghcr.io': { auth: b64('fromconfig:x') }, 'quay.io': { auth: b64('q:y') } },
+    });
     const secret = join(dir, 'ocurrent-hub');
     writeFileSync(secret, '  s3cret\n');
-    expect(
-      await readRegistryCredentials('ghcr.io', {
-        dockerConfigDir: dir,
-        user: 'bot',
-        passwordFile: secret,
-      }),
-    ).toEqual({ username: 'bot', password: 's3cret', source: secret });
-    // Either half alone is not enough: config.json answers.
-    expect(
-      await readRegistryCredentials('ghcr.io', { dockerConfigDir: dir, passwordFile: secret }),
-    ).toMatchObject({ username: 'fromconfig' });
+    const opts = {
+      dockerConfigDir: dir,
+      account: { registry: 'ghcr.io', user: 'bot', passwordFile: secret },
+    };
+    expect(await readRegistryCredentials('ghcr.io', opts)).toEqual({
+      username: 'bot',
+      password: 's3cret',
+      source: secret,
+    });
+    expect(await readRegistryCredentials('quay.io', opts)).toMatchObject({ username: 'q' });
+    expect(await readRegistryCredentials('registry.example.com', opts)).toBeUndefined();
+    expect(await readRegistryCredentials('docker.io', opts)).toBeUndefined();
   });
 
-  it('missing config, missing entry or a credential-helper entry → undefined', async () => {
+  it("an account for Docker Hub is found under any of Hub's names", async () => {
+    const secret = join(dir, 'hub');
+    writeFileSync(secret, 'hubpw\n');
+    const account = { registry: 'docker.io', user: 'hubbot', passwordFile: secret };
+    for (const registry of ['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+      expect(
+        await readRegistryCredentials(registry, { dockerConfigDir: dir, account }),
+      ).toMatchObject({ username: 'hubbot' });
+  });
+
+  it('an auth file answers before config.json, one account per registry', async () => {
+    write({ auths: { 'ghcr.io': { auth: b64('fromconfig:x') }, 'quay.io': { auth: b64('q:y') } } });
+    const authFile = join(dir, 'registry-auths.json');
+    writeFileSync(
+      authFile,
+      JSON.stringify({
+        auths: {
+          'ghcr.io': { auth: b64('ghbot:gh') },
+          'registry.example.com:5000': { username: 'staging', password: 'st' },
+        },
+      }),
+    );
+    const opts = { dockerConfigDir: dir, authFile };
+    expect(await readRegistryCredentials('ghcr.io', opts)).toEqual({
+      username: 'ghbot',
+      password: 'gh',
+      source: authFile,
+    });
+    expect(await readRegistryCredentials('registry.example.com:5000', opts)).toMatchObject({
+      username: 'staging',
+    });
+    expect(await readRegistryCredentials('quay.io', opts)).toMatchObject({ username: 'q' });
+    // Named by the operator, so a missing one is an error, not "no credentials".
+    await expect(
+      readRegistryCredentials('ghcr.io', { ...opts, authFile: join(dir, 'absent.json') }),
+    ).rejects.toThrow(ConfigError);
+  });
+
+  it('missing config or missing entry → undefined', async () => {
     expect(await readRegistryCredentials('ghcr.io', { dockerConfigDir: dir })).toBeUndefined();
     expect(
       await readRegistryCredentials('ghcr.io', { dockerConfigDir: join(dir, 'nope') }),
     ).toBeUndefined();
-    write({ auths: { 'ghcr.io': {} }, credsStore: 'desktop' });
+    write({ auths: { 'ghcr.io': {} }, credsStore: '' });
     expect(await readRegistryCredentials('ghcr.io', { dockerConfigDir: dir })).toBeUndefined();
     write({});
     expect(await readRegistryCredentials('ghcr.io', { dockerConfigDir: dir })).toBeUndefined();
@@ -107,12 +148,18 @@ describe('readRegistryCredentials', () => {
     await expect(readRegistryCredentials('ghcr.io', opts)).rejects.toThrow(/auths\.ghcr\.io\.auth/);
     const missing = join(dir, 'absent');
     await expect(
-      readRegistryCredentials('ghcr.io', { ...opts, user: 'u', passwordFile: missing }),
+      readRegistryCredentials('ghcr.io', {
+        ...opts,
+        account: { registry: 'ghcr.io', user: 'u', passwordFile: missing },
+      }),
     ).rejects.toThrow(missing);
     const empty = join(dir, 'empty');
     writeFileSync(empty, '\n');
     await expect(
-      readRegistryCredentials('ghcr.io', { ...opts, user: 'u', passwordFile: empty }),
+      readRegistryCredentials('ghcr.io', {
+        ...opts,
+        account: { registry: 'ghcr.io', user: 'u', passwordFile: empty },
+      }),
     ).rejects.toThrow(/empty/);
   });
 

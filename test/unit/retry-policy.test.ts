@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { BuildError, CancelledError, CommandError, EngineError } from '../../src/exec/errors.js';
 import { RegistryError } from '../../src/exec/registry.js';
-import { SshError } from '../../src/exec/ssh-errors.js';
+import { SshError } from '../../src/exec/ssh/errors.js';
 import { cancelReason, describeFailure, isRetryable } from '../../src/jobs/errors.js';
 import { DeployError } from '../../src/targets/target.js';
 

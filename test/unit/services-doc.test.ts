@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveFlavour } from '../../src/config/flavour.js';
 import { parseFlavour } from '../../src/config/load.js';
 import { builtInFlavours } from '../../src/deployers/index.js';
-import { renderServicesDoc } from '../../src/docs/services-doc.js';
+import { renderServicesDoc } from '../../src/config/services-doc.js';
 
 describe('doc/services.md', () => {
   it('is what `deployer docs` renders from the built-in flavours (run it and commit when this fails)', () => {

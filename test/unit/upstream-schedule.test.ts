@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { everyMs, upstreamMessage, upstreamSchedulerId } from '../../src/jobs/upstream.js';
+import { everyMs, upstreamSchedulerId } from '../../src/jobs/tasks/upstream.js';
+import { upstreamMessage } from '../../src/jobs/update-origin.js';
 
 describe('upstream schedule helpers', () => {
   it('checks every `everyDays` days, in milliseconds', () => {

@@ -37,6 +37,7 @@ export const job = `<% layout('@layout', { title: it.job.title, nav: '', flavour
 <div class="error"><h2>Failed</h2><pre><%= j.failedReason %></pre></div>
 <% } %>
 <h2>Log <span id="live" class="muted"><% if (j.stream) { %>(live)<% } %></span></h2>
+<% if (j.earlier) { %><p class="muted">Showing the end of the log. <a href="<%= j.earlier.href %>">The whole log</a> (as text).</p><% } %>
 <% if (!j.lines.length && !j.stream) { %><p class="muted">No output.</p><% } %>
 <ol id="log" class="log"<% if (j.stream) { %> data-stream="<%= j.stream %>"<% } %>>
 <% j.lines.forEach(function (line) { %><li><%= line %></li>
@@ -55,6 +56,10 @@ export const job = `<% layout('@layout', { title: it.job.title, nav: '', flavour
     });
     if (follow) window.scrollTo(0, document.body.scrollHeight);
   };
+  source.addEventListener('expired', function (e) {
+    source.close();
+    document.getElementById('live').textContent = '(' + e.data + ')';
+  });
   source.addEventListener('end', function (e) {
     source.close();
     var state = document.getElementById('state');

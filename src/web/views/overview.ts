@@ -5,6 +5,7 @@ export const overview = `<% layout('@layout', { title: 'Overview', nav: 'overvie
 <% if (it.pending) { %>
 <section class="pending">
 <h2>Waiting for confirmation</h2>
+<% if (it.confirm) { %><%~ include('@confirm-level', { confirm: it.confirm, viewer: it.viewer, path: it.path }) %><% } %>
 <% if (!it.pending.length) { %>
 <p class="muted">Nothing is waiting.</p>
 <% } else { %>

@@ -1,6 +1,0 @@
-import type { Delivery } from '../app.js';
-import { parsePullRequest } from '../plan/commit-event.js';
-import { accept, type HandlerDeps } from './accept.js';
-
-export const onPullRequest = (deps: HandlerDeps) => async (context: Delivery<'pull_request'>) =>
-  accept(deps, context, parsePullRequest(context.payload));
