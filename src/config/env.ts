@@ -40,7 +40,7 @@ export interface DeployerEnv {
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): DeployerEnv {
   return {
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl: parseRedisUrl(env.REDIS_URL || 'redis://127.0.0.1:6379'),
     flavourName: env.DEPLOYER_FLAVOUR || 'tarides',
     configFile: env.DEPLOYER_CONFIG || undefined,
     pools: parsePools(env.DEPLOYER_POOLS ?? 'linux-x86_64', 'DEPLOYER_POOLS'),
@@ -105,6 +105,26 @@ export function parsePools(text: string, source: string): Arch[] {
   return pools as Arch[];
 }
 
+function parseRedisUrl(text: string): string {
+  if (text.startsWith('/')) return text; // a unix socket, as ioredis takes it
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol) || !url.hostname)
+    throw new ConfigError(
+      `REDIS_URL: expected redis://[user:password@]host[:port][/db] (rediss:// for TLS) or a socket path, got "${redactUrl(text)}"`,
+    );
+  return text;
+}
+
+/** A Redis URL as it may be shown: without its password. */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+}
+
 const optionalPositiveInt = (text: string | undefined, source: string) =>
   text ? positiveInt(text, source) : undefined;
 
@@ -130,7 +150,7 @@ export function positiveInt(text: string, source: string): number {
   return n;
 }
 
-function parsePort(text: string, source: string): number {
+export function parsePort(text: string, source: string): number {
   const port = positiveInt(text, source);
   if (port > 65535) throw new ConfigError(`${source}: expected a port (1-65535), got "${text}"`);
   return port;

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { parseLevel, parsePools, positiveInt, readEnv } from '../config/env.js';
+import { parseLevel, parsePools, parsePort, positiveInt, readEnv } from '../config/env.js';
+import { checkLogging, preflight } from '../config/preflight.js';
+import { packageVersion } from '../observe/package-version.js';
+import { reachRedis, RedisUnreachable } from '../observe/reach-redis.js';
 import { resolveFlavour } from '../config/flavour.js';
 import { ConfigError } from '../config/load.js';
 import { FLAVOUR_SCHEMA_FILE, renderFlavourJsonSchema } from '../config/json-schema.js';
@@ -34,6 +37,7 @@ async function run(
     ...read,
     confirm: confirm === undefined ? read.confirm : parseLevel(confirm, '--confirm'),
   };
+  preflight(processEnv, { app: true, listens: roles.receiver });
   const started = startDeployer({
     env,
     flavour: resolveFlavour(env),
@@ -78,6 +82,7 @@ async function runLocal(
   opts: { flavour?: string; confirm?: string; poll: string },
 ) {
   const confirm = parseLevel(opts.confirm, '--confirm');
+  checkLogging(process.env);
   const { env, flavour } = envFor(opts.flavour);
   const started = startLocal({
     env,
@@ -86,7 +91,7 @@ async function runLocal(
     confirm,
     deploySettings: readDeploySettings(),
     pollMs: positiveInt(opts.poll, '--poll') * 1000,
-    web: { port: positiveInt(process.env.PORT ?? '3000', 'PORT'), host: 'localhost' },
+    web: { port: parsePort(process.env.PORT || '3000', 'PORT'), host: 'localhost' },
     login: readLoginSettings(),
   });
   stopOnSignals(started);
@@ -96,6 +101,13 @@ async function runLocal(
 async function withGates(flavourName: string | undefined, fn: (gates: Gates) => Promise<void>) {
   const { env, flavour } = envFor(flavourName);
   const runtime = createRuntime(env, flavour);
+  runtime.redis.on('error', () => undefined); // reachRedis says it, in one line
+  try {
+    await reachRedis(runtime.redis, env.redisUrl);
+  } catch (err) {
+    runtime.redis.disconnect();
+    throw err;
+  }
   try {
     await fn(runtime.gates);
   } finally {
@@ -104,6 +116,10 @@ async function withGates(flavourName: string | undefined, fn: (gates: Gates) => 
 }
 
 function fail(err: unknown): never {
+  if (err instanceof RedisUnreachable) {
+    console.error(err.message);
+    process.exit(1);
+  }
   if (err instanceof ConfigError) {
     console.error(err.message);
     process.exit(2);
@@ -132,9 +148,9 @@ const CONFIRM_HELP = `operations at or above this level wait for an admin: web U
 const SLACK_HELP =
   'file holding the Slack incoming-webhook URL (default $DEPLOYER_SLACK_WEBHOOK_FILE)';
 
-const program = new Command('deployer').description(
-  'Continuous deployment of Docker services from GitHub',
-);
+const program = new Command('deployer')
+  .description('Continuous deployment of Docker services from GitHub')
+  .version(packageVersion());
 /** `start`, `serve` and `worker`: the roles, with the original's options on each. */
 function roleCommand(
   name: string,

@@ -20,6 +20,7 @@ import { createRuntime, type Runtime } from '../wiring/runtime.js';
 import { screenSigned, SIGNATURE_MISMATCH } from '../receiver/guard.js';
 import { requireWebhookSecret } from '../receiver/secret.js';
 import { signatureMatches } from '../receiver/signature.js';
+import { reportRuntimeErrors } from '../observe/redis-errors.js';
 
 export type LambdaEvent = APIGatewayProxyEvent | LambdaFunctionURLEvent;
 export type LambdaResult = APIGatewayProxyResult;
@@ -77,13 +78,18 @@ async function startReceiver(env: NodeJS.ProcessEnv): Promise<Started> {
   const runtime = createRuntime(deployerEnv, served.flavour);
   // The receiver makes no GitHub API calls (GitHub writes happen in workers), so
   // Probot's Redis-backed request throttling would only cost each container a connection.
-  const probot = createProbot({ env: { ...env, REDIS_URL: undefined, WEBHOOK_SECRET: secret } });
+  const probot = createProbot({
+    env: {
+      ...env,
+      LOG_LEVEL: env.LOG_LEVEL || 'info',
+      REDIS_URL: undefined,
+      WEBHOOK_SECRET: secret,
+    },
+  });
   // Probot 14 sets up its logger and webhooks asynchronously; the adapter (written for
   // Probot 13) uses `probot.webhooks` at once and does not await `probot.load`.
   await probot.ready();
-  runtime.redis.on('error', (err) =>
-    probot.log.error({ err: err.message }, 'redis connection error'),
-  );
+  reportRuntimeErrors(runtime, deployerEnv.redisUrl, probot.log);
   const app = createApp(runtime);
   // The adapter calls `probot.load(app)` without awaiting it: learn when it is done.
   let lambda!: AdapterFunction;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../observe/logger.js';
 import { gitBaseUrl, type DeployerEnv } from '../config/env.js';
 import { ConfigError } from '../config/load.js';
 import type { RepoEntry } from '../config/repo-index.js';
@@ -15,6 +16,7 @@ import { createRuntime, type Runtime } from '../wiring/runtime.js';
 import { createBuildDeps } from '../wiring/build-deps.js';
 import type { LoginSettings } from '../web/github-login.js';
 import { createWebApp, type WebDeps } from '../web/routes.js';
+import { reportRuntimeErrors } from '../observe/redis-errors.js';
 
 export interface LocalOptions {
   env: DeployerEnv;
@@ -65,14 +67,13 @@ function only(flavour: Flavour, repo: string | undefined): Flavour {
  */
 export async function startLocal(opts: LocalOptions): Promise<RunningLocal> {
   const flavour = only(opts.flavour, opts.repo);
-  const log = opts.log ?? pino({ name: 'deployer-local' });
+  const log = opts.log ?? (await createLogger(process.env, 'deployer-local'));
   const runtime = createRuntime(
     { ...opts.env, confirm: opts.confirm ?? opts.env.confirm },
     flavour,
   );
   const { gates } = runtime;
-  runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
-  runtime.queues.onError = (err) => log.error({ err: err.message }, 'queue error');
+  reportRuntimeErrors(runtime, opts.env.redisUrl, log);
   const docker = localDocker(opts.env.dockerHost);
   const repoToken = async () => undefined;
   const { deploy, stage } = createDeployDeps({

@@ -32,6 +32,7 @@ import { allowAccounts } from '../config/allowlist.js';
 import { readLoginSettings } from '../web/github-login.js';
 import { createRuntime, type Runtime } from '../wiring/runtime.js';
 import { createBuildDeps } from '../wiring/build-deps.js';
+import { reportRuntimeErrors } from '../observe/redis-errors.js';
 
 export interface StartOptions {
   env: DeployerEnv;
@@ -61,8 +62,9 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
   requireAppId(opts.probotEnv);
   const { flavour, leftOut } = allowAccounts(opts.flavour, env.accountAllowlist);
   const webhookSecret = opts.receiver ? requireWebhookSecret(opts.probotEnv) : '';
+  const probotEnv = { ...opts.probotEnv, LOG_LEVEL: opts.probotEnv.LOG_LEVEL || 'info' };
   const probot = createProbot({
-    env: opts.receiver ? { ...opts.probotEnv, WEBHOOK_SECRET: webhookSecret } : opts.probotEnv,
+    env: opts.receiver ? { ...probotEnv, WEBHOOK_SECRET: webhookSecret } : probotEnv,
     overrides: opts.Octokit ? { Octokit: opts.Octokit } : {},
   });
   await probot.ready(); // Probot 14 sets up its logger and auth asynchronously
@@ -73,8 +75,7 @@ export async function startDeployer(opts: StartOptions): Promise<RunningDeployer
       'repositories of accounts not on DEPLOYER_ACCOUNT_ALLOWLIST are not served',
     );
   const runtime = createRuntime(env, flavour);
-  runtime.redis.on('error', (err) => log.error({ err: err.message }, 'redis connection error'));
-  runtime.queues.onError = (err) => log.error({ err: err.message }, 'queue error');
+  reportRuntimeErrors(runtime, env.redisUrl, log);
 
   const redis = new RedisProbe(runtime.redis);
   const metrics = new Metrics({

@@ -251,7 +251,7 @@ upstreams:
     );
     // Its first complaint about Redis shows it is running and stuck starting.
     await new Promise<void>((resolve) =>
-      child.stdout.on('data', (d: Buffer) => d.includes('redis connection error') && resolve()),
+      child.stdout.on('data', (d: Buffer) => d.includes('cannot reach Redis') && resolve()),
     );
     const sent = Date.now();
     child.kill('SIGTERM');

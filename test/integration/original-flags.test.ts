@@ -298,6 +298,7 @@ describe("the original's options that are refused, with what to do", () => {
   it('refuses WEBHOOK_SECRET and WEBHOOK_SECRET_FILE together, and a secret file it cannot read', () => {
     const both = deployerSync(['serve', '--flavour', 'mirage'], {
       APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
       WEBHOOK_SECRET: 'a',
       WEBHOOK_SECRET_FILE: file('s', 'b'),
     });
@@ -305,6 +306,7 @@ describe("the original's options that are refused, with what to do", () => {
     expect(both.stderr).toBe('WEBHOOK_SECRET and WEBHOOK_SECRET_FILE: set one, not both\n');
     const missing = deployerSync(['serve', '--github-webhook-secret-file', join(dir, 'nope')], {
       APP_ID: '1',
+      PRIVATE_KEY: testPrivateKey(),
     });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`WEBHOOK_SECRET_FILE: cannot read ${join(dir, 'nope')} (ENOENT)\n`);
