@@ -29,15 +29,16 @@ const asQueued = (r: BuildRecord): BuildRecord => ({
  */
 export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>): Promise<string> {
   const { repo, sha } = job.data;
-  const [meta, records, waiting, deployedTo] = await Promise.all([
+  const [meta, records, waiting, deployedTo, deploys] = await Promise.all([
     deps.store.meta(repo, sha),
     deps.store.records(repo, sha),
     deps.gates?.pendingFor(repo, sha),
     deps.store.deployedTo(repo, sha),
+    deps.store.deployStates(repo, sha),
   ]);
   if (!meta || records.length === 0) return 'nothing recorded';
   if (!deps.github) return 'no GitHub App (local mode)';
-  const state = checkRunState(records, deps.baseUrl, { waiting, deployedTo });
+  const state = checkRunState(records, deps.baseUrl, { waiting, deployedTo, deploys });
   const body = JSON.stringify(state);
   if (body === meta.lastWritten && meta.checkRunId !== undefined) return 'unchanged';
   const [owner, name] = repo.split('/');
@@ -47,7 +48,11 @@ export async function processCheckSync(deps: CheckDeps, job: Job<CheckJobData>):
   let checkRunId = reopened ? undefined : meta.checkRunId;
   if (checkRunId === undefined) {
     // Created as it was when the commit arrived, so GitHub always shows queued first.
-    const queued = checkRunState(records.map(asQueued), deps.baseUrl, { waiting, deployedTo });
+    const queued = checkRunState(records.map(asQueued), deps.baseUrl, {
+      waiting,
+      deployedTo,
+      deploys,
+    });
     checkRunId = await writeCheckRun(octokit, { owner, repo: name, sha }, queued);
     await deps.store.noteCheckRun(repo, sha, { checkRunId, lastWritten: JSON.stringify(queued) });
     if (JSON.stringify(queued) === body) return 'queued';

@@ -2,6 +2,7 @@ import type { Octokit } from '../github/check-runs.js';
 import { setDeploymentStatus, startDeployment } from '../github/deployments.js';
 import { jobUrl } from '../plan/check-run-output.js';
 import type { DeployJobData } from '../plan/deploy-jobs.js';
+import type { UnitDeployState } from '../plan/deploy-state.js';
 import type { PlannedUnit } from '../plan/deploy-units.js';
 import type { DeployEntry, ServiceLock } from '../store/deploy-store.js';
 import { targets } from '../targets/index.js';
@@ -78,6 +79,17 @@ export function unitUpdate(
   };
 }
 
+/** Tells the commit's check run where its deploy of the unit stands. */
+async function note(
+  deps: ServiceUpdateDeps,
+  origin: UpdateOrigin,
+  key: string,
+  state: UnitDeployState,
+): Promise<void> {
+  if (origin.kind === 'commit')
+    await deps.store.noteDeploy(origin.data.repo, origin.data.sha, key, state);
+}
+
 /** A pinned unit is left alone by pushes (a rollback is what pins it); true when it is. */
 async function keptByPin(deps: ServiceUpdateDeps, run: UpdateRun, unit: UnitUpdate) {
   if (!followsBranch(run.origin)) return false;
@@ -88,6 +100,12 @@ async function keptByPin(deps: ServiceUpdateDeps, run: UpdateRun, unit: UnitUpda
     `${unit.name}: pinned to ${pin.sha.slice(0, 7)} by ${pin.by}: ${sha.slice(0, 7)} not deployed (an admin unpins it in the web UI)`,
   );
   await deps.deploys.noteSkipped(unit.key, sha);
+  await note(deps, run.origin, unit.key, {
+    name: unit.name,
+    state: 'pinned',
+    by: pin.by,
+    pinnedSha: pin.sha,
+  });
   return true;
 }
 
@@ -141,8 +159,10 @@ async function updateLocked(
       log(
         `${unit.name}: ${sha.slice(0, 7)} is no longer the head of ${branch}: skipped (superseded)`,
       );
+      await note(deps, origin, unit.key, { name: unit.name, state: 'superseded' });
       return { superseded: true };
     }
+    await note(deps, origin, unit.key, { name: unit.name, state: 'deploying' });
     if (deployment) entry.deploymentId = await deployment.start(deps, run.jobId);
     const result = await withHistory(deps, unit.key, entry, () => unit.run(log));
     deps.onResult?.(unit.name, result);
@@ -151,13 +171,14 @@ async function updateLocked(
       'success',
       result === 'success' ? `Deployed ${short}` : `Already running ${short}`,
     );
-    if (origin.kind === 'commit') {
-      await deps.store.addDeployedTo(origin.data.repo, origin.data.sha, unit.key);
-    }
+    await note(deps, origin, unit.key, { name: unit.name, state: 'deployed', digest: unit.digest });
     return {};
   } catch (err) {
     const reason = describeFailure(err);
     log(`${unit.name}: ${reason}`);
+    await note(deps, origin, unit.key, { name: unit.name, state: 'failed', reason }).catch(
+      () => undefined,
+    );
     deps.onResult?.(unit.name, 'failure');
     await finished('failure', reason).catch(() => undefined);
     if (isRetryable(err)) throw err; // the machinery failed: retry the job

@@ -1,3 +1,4 @@
+import { deployTable, type UnitDeployState } from './deploy-state.js';
 import { codeBlock } from './markdown.js';
 
 export type BuildStatus = 'queued' | 'running' | 'success' | 'failure' | 'cancelled';
@@ -55,6 +56,8 @@ export interface CommitSituation {
   waiting?: { jobId: string; description: string }[];
   /** Services this commit was deployed to. */
   deployedTo?: string[];
+  /** How the commit's deploys stand, unit by unit (deployment branches only). */
+  deploys?: UnitDeployState[];
 }
 
 export const CHECK_NAME = 'deployability';
@@ -154,9 +157,11 @@ export function checkRunState(
     (r) =>
       `| [${r.label}](${jobUrl(baseUrl, r.jobId)}) | ${r.pool} | ${ICON[r.status]} | ${duration(r)} |`,
   );
-  const summary = ['| Build | Pool | Status | Time |', '| --- | --- | --- | --- |', ...rows].join(
+  const builds = ['| Build | Pool | Status | Time |', '| --- | --- | --- | --- |', ...rows].join(
     '\n',
   );
+  const deploys = deployTable(situation.deploys ?? []);
+  const summary = deploys ? `${builds}\n\n${deploys}` : builds;
   const details: string[] = [];
   let size = 0;
   for (const r of sorted.filter((r) => r.status === 'failure' || r.status === 'cancelled')) {

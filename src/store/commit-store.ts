@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { UnitDeployState } from '../plan/deploy-state.js';
 import type { BuildRecord } from '../plan/check-run-output.js';
 
 /** How a commit came to be checked; kept so a "Re-run" rebuilds it the same way. */
@@ -60,6 +61,9 @@ export class CommitStore {
   }
   private deployedToKey(repo: string, sha: string): string {
     return `${this.ns}:deployed-to:${repo.toLowerCase()}:${sha}`;
+  }
+  private deployStateKey(repo: string, sha: string): string {
+    return `${this.ns}:deploy-state:${repo.toLowerCase()}:${sha}`;
   }
 
   async heads(repo: string): Promise<Record<string, string>> {
@@ -157,9 +161,21 @@ export class CommitStore {
     return (await this.redis.smembers(this.deployedToKey(repo, sha))).sort();
   }
 
-  async addDeployedTo(repo: string, sha: string, service: string): Promise<void> {
-    const key = this.deployedToKey(repo, sha);
-    await this.redis.multi().sadd(key, service).expire(key, WEEK).exec();
+  /** How the commit's deploy of each unit stands (its check run shows them). */
+  async deployStates(repo: string, sha: string): Promise<UnitDeployState[]> {
+    const fields = await this.redis.hgetall(this.deployStateKey(repo, sha));
+    return Object.values(fields).map((json) => JSON.parse(json) as UnitDeployState);
+  }
+
+  /** Notes where the deploy of unit `key` stands; a unit deployed also counts for Roll back. */
+  async noteDeploy(repo: string, sha: string, key: string, state: UnitDeployState): Promise<void> {
+    const states = this.deployStateKey(repo, sha);
+    const tx = this.redis.multi().hset(states, key, JSON.stringify(state)).expire(states, WEEK);
+    if (state.state === 'deployed') {
+      const deployed = this.deployedToKey(repo, sha);
+      tx.sadd(deployed, key).expire(deployed, WEEK);
+    }
+    await tx.exec();
     await this.onChange(repo, sha);
   }
 }

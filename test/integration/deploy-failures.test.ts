@@ -172,6 +172,23 @@ class Scenario {
     return this.h.deployer.runtime.deploys.history(this.historyKey);
   }
 
+  /** The latest state GitHub was given for this repository's `deployability` check run. */
+  checkRun(): CheckRun | undefined {
+    return this.h.github
+      .checkRunWrites()
+      .filter((r) => r.path.startsWith(`/repos/acme/${this.repoName}/`))
+      .map((r) => r.body as CheckRun)
+      .at(-1);
+  }
+
+  /** Waits for the check run's summary to tell the deploy's state, and gives the run. */
+  untilCheckRunSays(text: string): Promise<CheckRun> {
+    return waitFor(`the check run to say ${text}`, () => {
+      const run = this.checkRun();
+      return run?.output?.summary?.includes(text) ? run : undefined;
+    });
+  }
+
   /** The service is as it was: same spec image, and its tasks run that image. */
   expectUntouched(): void {
     expect(serviceImage(this.service)).toBe(this.initialImage);
@@ -294,6 +311,10 @@ describe('deploy failures', () => {
     expect(entry.error).toContain(message);
     const status = s.log.statuses.find((st) => st.state === 'failure');
     expect(status?.description).toContain('host key of 127.0.0.1');
+    // The maintainer reads why on the commit's check run; its conclusion stays the build's.
+    const run = await s.untilCheckRunSays(`| \` ${s.service} \` | ❌ failed: \``);
+    expect(run.output?.summary).toContain(message);
+    expect(run.conclusion).toBe('success');
     s.expectUntouched();
   }, 120_000);
 
@@ -370,6 +391,8 @@ describe('deploy failures', () => {
     });
     expect(runningVersion(s.service)).toBe('v1');
     expect((await s.history())[0]).toMatchObject({ sha, digest, result: 'success' });
+    const run = await s.untilCheckRunSays(`| \` ${s.service} \` | ✅ deployed \` ${digest} \` |`);
+    expect(run.conclusion).toBe('success');
   }, 150_000);
 
   it('an image that fails to start is rolled back and reported with Docker’s reason', async () => {

@@ -133,7 +133,11 @@ describe('buttons on the check run: Confirm, Rebuild and Roll back, for admins o
     const older = 'b'.repeat(40);
     await deploys.record('prod/web', entry(older, 'sha256:old', 'deploy-old'));
     await deploys.record('prod/web', entry(sha, 'sha256:new', 'deploy-new'));
-    await store.addDeployedTo('acme/web', sha, 'prod/web');
+    await store.noteDeploy('acme/web', sha, 'prod/web', {
+      name: 'web',
+      state: 'deployed',
+      digest: 'sha256:0',
+    });
     // Recording the deploy rewrites the commit's check run: it now offers Roll back.
     await waitFor('a Roll back button on the check run', () =>
       runs

@@ -323,3 +323,51 @@ describe('untrusted text in the check run', () => {
     expect(html.replace(/<pre>[\s\S]*?<\/pre>/g, '')).not.toMatch(/Approved|Deployed|evil/);
   });
 });
+
+describe('deploy states in the summary', () => {
+  const markdown = new MarkdownIt({ html: true });
+  const built = [x86(done('success', 1_000))];
+  const digest = `sha256:${'ab'.repeat(32)}`;
+
+  it('tells each unit of a deployment-branch commit, under the builds, sorted by name', () => {
+    const state = checkRunState(built, BASE, {
+      deploys: [
+        { name: 'web', state: 'deployed', digest },
+        { name: 'api', state: 'failed', reason: 'Deploy failed: host key of h:22 does not match' },
+        { name: 'docs', state: 'pinned', by: 'alice', pinnedSha: 'c0ffee1234567' },
+        { name: 'blog', state: 'superseded' },
+        { name: 'www', state: 'deploying' },
+      ],
+    });
+    expect(state.output.summary.split('\n\n')[1].split('\n')).toEqual([
+      '| Deploy to | State |',
+      '| --- | --- |',
+      '| ` api ` | ❌ failed: ` Deploy failed: host key of h:22 does not match ` |',
+      '| ` blog ` | ⏭️ superseded by a newer head |',
+      "| ` docs ` | 📌 pinned to c0ffee1 by ` alice `'s rollback: not deployed |",
+      `| \` web \` | ✅ deployed \` ${digest} \` |`,
+      '| ` www ` | 🔄 deploying |',
+    ]);
+    // The run's conclusion is the build's, whatever the deploys did.
+    expect(state.conclusion).toBe('success');
+  });
+
+  it('shows no deploy table for a commit nothing deploys', () => {
+    expect(checkRunState(built, BASE, { deploys: [] }).output.summary).toBe(
+      checkRunState(built, BASE).output.summary,
+    );
+  });
+
+  it('keeps a failure reason in one cell of code, whatever it holds', () => {
+    const reason = 'Deploy failed: ``x`` | # Approved\n<img src=x onerror=alert(1)> | `';
+    const state = checkRunState(built, BASE, {
+      deploys: [{ name: 'web', state: 'failed', reason }],
+    });
+    const html = markdown.render(state.output.summary);
+    const cells = [...html.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1]);
+    expect(cells.slice(-2)).toEqual([
+      '<code>web</code>',
+      '❌ failed: <code>Deploy failed: ``x`` | # Approved &lt;img src=x onerror=alert(1)&gt; | `</code>',
+    ]);
+  });
+});
