@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { getPrivateKey } from '@probot/get-private-key';
 import { requireAppId } from './app-id.js';
+import { requireWebhookSecret } from '../receiver/secret.js';
 import { parsePort } from './env.js';
 import { ConfigError } from './load.js';
 
@@ -10,15 +11,15 @@ const LOG_FORMATS = ['json', 'pretty'];
 /**
  * Probot's settings checked before anything starts, so a mistake is one line that
  * names the variable instead of a stack trace from deep inside Probot or Octokit.
- * `app`: the process acts as the App (start, serve, worker); `listens`: it serves PORT.
+ * Every role acts as the App; a `receiver` also listens on PORT for webhooks.
  */
-export function preflight(env: NodeJS.ProcessEnv, needs: { app: boolean; listens: boolean }) {
+export function preflight(env: NodeJS.ProcessEnv, { receiver }: { receiver: boolean }) {
   checkLogging(env);
-  if (needs.listens && env.PORT) parsePort(env.PORT, 'PORT');
-  if (!needs.app) return;
+  if (receiver && env.PORT) parsePort(env.PORT, 'PORT');
   requireAppId(env);
   if (!/^[1-9][0-9]*$/.test(env.APP_ID ?? ''))
     throw new ConfigError(`APP_ID: expected the App's numeric id, got "${env.APP_ID}"`);
+  if (receiver) requireWebhookSecret(env);
   checkPrivateKey(env);
 }
 

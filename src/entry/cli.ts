@@ -37,10 +37,11 @@ async function run(
     ...read,
     confirm: confirm === undefined ? read.confirm : parseLevel(confirm, '--confirm'),
   };
-  preflight(processEnv, { app: true, listens: roles.receiver });
+  const flavour = resolveFlavour(env);
+  preflight(processEnv, { receiver: roles.receiver });
   const started = startDeployer({
     env,
-    flavour: resolveFlavour(env),
+    flavour,
     probotEnv: processEnv,
     deploySettings: readDeploySettings(
       slack ? { ...processEnv, DEPLOYER_SLACK_WEBHOOK_FILE: slack } : processEnv,
