@@ -150,6 +150,11 @@ export function positiveInt(text: string, source: string): number {
   return n;
 }
 
+/** A port to listen on: 0 asks the system for a free one, as Node's listen() does. */
+export function parseListenPort(text: string, source: string): number {
+  return text === '0' ? 0 : parsePort(text, source);
+}
+
 export function parsePort(text: string, source: string): number {
   const port = positiveInt(text, source);
   if (port > 65535) throw new ConfigError(`${source}: expected a port (1-65535), got "${text}"`);

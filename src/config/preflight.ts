@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { getPrivateKey } from '@probot/get-private-key';
 import { requireAppId } from './app-id.js';
 import { requireWebhookSecret } from '../receiver/secret.js';
-import { parsePort } from './env.js';
+import { parseListenPort } from './env.js';
 import { ConfigError } from './load.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -15,7 +15,7 @@ const LOG_FORMATS = ['json', 'pretty'];
  */
 export function preflight(env: NodeJS.ProcessEnv, { receiver }: { receiver: boolean }) {
   checkLogging(env);
-  if (receiver && env.PORT) parsePort(env.PORT, 'PORT');
+  if (receiver && env.PORT) parseListenPort(env.PORT, 'PORT');
   requireAppId(env);
   if (!/^[1-9][0-9]*$/.test(env.APP_ID ?? ''))
     throw new ConfigError(`APP_ID: expected the App's numeric id, got "${env.APP_ID}"`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { parseLevel, parsePools, parsePort, positiveInt, readEnv } from '../config/env.js';
+import { parseLevel, parseListenPort, parsePools, positiveInt, readEnv } from '../config/env.js';
 import { checkLogging, preflight } from '../config/preflight.js';
 import { packageVersion } from '../observe/package-version.js';
 import { reachRedis, RedisUnreachable } from '../observe/reach-redis.js';
@@ -92,7 +92,7 @@ async function runLocal(
     confirm,
     deploySettings: readDeploySettings(),
     pollMs: positiveInt(opts.poll, '--poll') * 1000,
-    web: { port: parsePort(process.env.PORT || '3000', 'PORT'), host: 'localhost' },
+    web: { port: parseListenPort(process.env.PORT || '3000', 'PORT'), host: 'localhost' },
     login: readLoginSettings(),
   });
   stopOnSignals(started);

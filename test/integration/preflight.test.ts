@@ -68,6 +68,7 @@ describe('start-up errors name the setting and what was expected, in one line', 
     ],
     [{ ...app, PORT: 'http' }, 'PORT: expected a positive whole number, got "http"'],
     [{ ...app, PORT: '70000' }, 'PORT: expected a port (1-65535), got "70000"'],
+    [{ ...app, PORT: '-1' }, 'PORT: expected a positive whole number, got "-1"'],
     [
       { ...app, LOG_LEVEL: 'verbose' },
       'LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "verbose"',
