@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { getPrivateKey } from '@probot/get-private-key';
 import { requireAppId } from './app-id.js';
-import { requireWebhookSecret } from '../receiver/secret.js';
+import { requireWebhookSecret } from './webhook-secret.js';
 import { parseListenPort } from './env.js';
 import { ConfigError } from './load.js';
 

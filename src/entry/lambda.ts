@@ -18,7 +18,7 @@ import { allowAccounts } from '../config/allowlist.js';
 import { resolveFlavour } from '../config/flavour.js';
 import { createRuntime, type Runtime } from '../wiring/runtime.js';
 import { screenSigned, SIGNATURE_MISMATCH } from '../receiver/guard.js';
-import { requireWebhookSecret } from '../receiver/secret.js';
+import { requireWebhookSecret } from '../config/webhook-secret.js';
 import { signatureMatches } from '../receiver/signature.js';
 import { reportRuntimeErrors } from '../observe/redis-errors.js';
 

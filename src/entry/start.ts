@@ -14,7 +14,7 @@ import { localDocker } from '../exec/docker/client.js';
 import { argResolvers } from '../github/arg-resolvers.js';
 import { branchHeads } from '../github/branch-heads.js';
 import { resolveArgSources, watchArgSources } from '../jobs/tasks/arg-sources.js';
-import { requireWebhookSecret } from '../receiver/secret.js';
+import { requireWebhookSecret } from '../config/webhook-secret.js';
 import { requireAppId } from '../config/app-id.js';
 import { catchUp } from '../jobs/tasks/catch-up.js';
 import { scanRefs } from '../jobs/tasks/scan-refs.js';

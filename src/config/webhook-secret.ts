@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from './load.js';
 
 /**
  * The webhook secret a receiver verifies deliveries with: WEBHOOK_SECRET, or the
